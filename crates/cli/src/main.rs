@@ -11,7 +11,11 @@ mod simulate;
 mod validate;
 
 #[derive(Parser)]
-#[command(name = "orgtwin", version, about = "A twin of an AWS organization's identity plane")]
+#[command(
+    name = "orgtwin",
+    version,
+    about = "A twin of an AWS organization's identity plane"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,9 +52,9 @@ enum PolicyCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Policy { command: PolicyCommand::Validate { file, policy_type } } => {
-            validate::run(&file, &policy_type)
-        }
+        Command::Policy {
+            command: PolicyCommand::Validate { file, policy_type },
+        } => validate::run(&file, &policy_type),
         Command::Simulate { cases } => simulate::run(&cases),
     }
 }
@@ -60,7 +64,9 @@ fn read_input(path: &PathBuf) -> std::io::Result<Box<dyn BufRead>> {
     if path.as_os_str() == "-" {
         Ok(Box::new(std::io::stdin().lock()))
     } else {
-        Ok(Box::new(std::io::BufReader::new(std::fs::File::open(path)?)))
+        Ok(Box::new(std::io::BufReader::new(std::fs::File::open(
+            path,
+        )?)))
     }
 }
 

@@ -23,7 +23,10 @@ pub fn run(path: &PathBuf) -> ExitCode {
         let line = match line {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("error: {}:{number}: cannot read the line: {e}", path.display());
+                eprintln!(
+                    "error: {}:{number}: cannot read the line: {e}",
+                    path.display()
+                );
                 return ExitCode::from(2);
             }
         };
@@ -47,18 +50,26 @@ pub fn run(path: &PathBuf) -> ExitCode {
             Some(false) => failed += 1,
             None => {}
         }
-        let line = serde_json::to_string(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+        let line =
+            serde_json::to_string(result).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
         if !crate::emit(&mut out, &line) {
             return ExitCode::from(1);
         }
     }
     crate::emit(&mut out, &format!("{passed} passed, {failed} failed"));
-    if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }
 
 /// The one place orgtwin reads the wall clock: the default request time of
 /// cases that give no `now`.
-#[allow(clippy::disallowed_methods, reason = "the CLI entry point owns the clock")]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the CLI entry point owns the clock"
+)]
 fn now() -> Timestamp {
     let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
     Timestamp::from_unix_nanos(since.map(|d| d.as_nanos() as i128).unwrap_or(0))

@@ -30,9 +30,13 @@ pub fn run(file: &Path, policy_type: &str) -> ExitCode {
     }
     let name = file.display().to_string();
     for error in &errors {
-        let report = Report::new(error.clone()).with_source_code(NamedSource::new(&name, source.clone()));
+        let report =
+            Report::new(error.clone()).with_source_code(NamedSource::new(&name, source.clone()));
         eprintln!("{}: {report:?}", error.code.as_str());
     }
-    eprintln!("{name}: {} problem(s) in this {policy_type} policy", errors.len());
+    eprintln!(
+        "{name}: {} problem(s) in this {policy_type} policy",
+        errors.len()
+    );
     ExitCode::from(1)
 }

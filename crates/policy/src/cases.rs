@@ -11,7 +11,9 @@ use serde_json::Value;
 
 use crate::context::{Context, Timestamp};
 use crate::error::PolicyError;
-use crate::evaluate::{self, Decision, NamedPolicy, OrgLevel, Policies, Request, ResourcePolicyKind, Verdict};
+use crate::evaluate::{
+    self, Decision, NamedPolicy, OrgLevel, Policies, Request, ResourcePolicyKind, Verdict,
+};
 use crate::policy::Policy;
 use crate::principal::Principal;
 use crate::validate::{PolicyType, validate};
@@ -42,7 +44,10 @@ pub struct CaseError {
 }
 
 fn case_error(field: &str, message: impl Into<String>) -> CaseError {
-    CaseError { field: field.to_string(), message: message.into() }
+    CaseError {
+        field: field.to_string(),
+        message: message.into(),
+    }
 }
 
 /// A problem found by validating one of the case's policies.
@@ -115,7 +120,10 @@ impl Case {
             return Err(case_error("(line)", "a case is a JSON object"));
         };
         if let Some(unknown) = fields.keys().find(|k| !FIELDS.contains(&k.as_str())) {
-            return Err(case_error(unknown, format!("unknown field; a case has {}", FIELDS.join(", "))));
+            return Err(case_error(
+                unknown,
+                format!("unknown field; a case has {}", FIELDS.join(", ")),
+            ));
         }
         let text = |name: &str| -> Result<Option<String>, CaseError> {
             match fields.get(name) {
@@ -154,23 +162,40 @@ impl Case {
                 .iter()
                 .enumerate()
                 .map(|(i, v)| {
-                    policy(&format!("identity_policies[{i}]"), v, &format!("#{i}"), PolicyType::Identity)
+                    policy(
+                        &format!("identity_policies[{i}]"),
+                        v,
+                        &format!("#{i}"),
+                        PolicyType::Identity,
+                    )
                 })
                 .collect::<Result<_, _>>()?,
-            Some(_) => return Err(case_error("identity_policies", "must be an array of policies")),
+            Some(_) => {
+                return Err(case_error(
+                    "identity_policies",
+                    "must be an array of policies",
+                ));
+            }
         };
         let resource_kind = match text("resource_policy_type")?.as_deref() {
             Some("trust") => ResourcePolicyKind::Trust,
             Some("resource") => ResourcePolicyKind::Resource,
+            Some("key") => ResourcePolicyKind::KeyPolicy,
             Some(other) => {
-                return Err(case_error("resource_policy_type", format!("`{other}` is not `trust` or `resource`")));
+                return Err(case_error(
+                    "resource_policy_type",
+                    format!("`{other}` is not `trust`, `key` or `resource`"),
+                ));
             }
             None if targets_role_trust(&action, &resource) => ResourcePolicyKind::Trust,
+            None if resource.starts_with("arn:") && resource.split(':').nth(2) == Some("kms") => {
+                ResourcePolicyKind::KeyPolicy
+            }
             None => ResourcePolicyKind::Resource,
         };
         let resource_type = match resource_kind {
             ResourcePolicyKind::Trust => PolicyType::Trust,
-            ResourcePolicyKind::Resource => PolicyType::Resource,
+            ResourcePolicyKind::Resource | ResourcePolicyKind::KeyPolicy => PolicyType::Resource,
         };
         let mut optional = |field: &str, ty: PolicyType| match fields.get(field) {
             None | Some(Value::Null) => Ok(None),
@@ -182,10 +207,13 @@ impl Case {
         let scps = parse_levels(fields.get("scps"), "scps", PolicyType::Scp, &mut problems)?;
         let rcps = parse_levels(fields.get("rcps"), "rcps", PolicyType::Rcp, &mut problems)?;
         let management_account = text("management_account")?;
-        if let Some(m) = &management_account {
-            if !crate::principal::is_account_id(m) {
-                return Err(case_error("management_account", format!("`{m}` is not a 12-digit account id")));
-            }
+        if let Some(m) = &management_account
+            && !crate::principal::is_account_id(m)
+        {
+            return Err(case_error(
+                "management_account",
+                format!("`{m}` is not a 12-digit account id"),
+            ));
         }
         let expect = match text("expect")?.as_deref() {
             None => None,
@@ -261,13 +289,27 @@ pub fn run_case(line: &str, default_id: &str, now: Timestamp) -> Result<CaseResu
 /// Whether the request is a role assumption decided by the role's trust policy.
 fn targets_role_trust(action: &str, resource: &str) -> bool {
     let action = action.to_ascii_lowercase();
-    let sts = ["sts:assumerole", "sts:assumerolewithwebidentity", "sts:assumerolewithsaml", "sts:tagsession", "sts:setsourceidentity", "sts:setcontext"];
-    let on_role = resource.split(':').nth(5).is_some_and(|r| r.starts_with("role/"));
+    let sts = [
+        "sts:assumerole",
+        "sts:assumerolewithwebidentity",
+        "sts:assumerolewithsaml",
+        "sts:tagsession",
+        "sts:setsourceidentity",
+        "sts:setcontext",
+    ];
+    let on_role = resource
+        .split(':')
+        .nth(5)
+        .is_some_and(|r| r.starts_with("role/"));
     sts.contains(&action.as_str()) && on_role
 }
 
 fn problem(named: &NamedPolicy, error: &PolicyError) -> PolicyProblem {
-    let help = error.help.as_deref().map(|h| format!(" ({h})")).unwrap_or_default();
+    let help = error
+        .help
+        .as_deref()
+        .map(|h| format!(" ({h})"))
+        .unwrap_or_default();
     PolicyProblem {
         policy: named.name.to_string(),
         code: error.code.as_str(),
@@ -283,16 +325,23 @@ fn parse_principal(value: Option<&Value>) -> Result<Principal, CaseError> {
         Some(Value::String(s)) => Principal::from_arn(s).map_err(err),
         Some(Value::Object(map)) if map.len() == 1 => {
             let (key, v) = map.iter().next().ok_or_else(|| err("is empty".into()))?;
-            let v = v.as_str().ok_or_else(|| err(format!("`{key}` must be a string")))?.to_string();
+            let v = v
+                .as_str()
+                .ok_or_else(|| err(format!("`{key}` must be a string")))?
+                .to_string();
             match key.as_str() {
                 "Service" => Ok(Principal::Service(v)),
                 "Federated" => Ok(Principal::Federated(v)),
                 "CanonicalUser" => Ok(Principal::CanonicalUser(v)),
                 "AWS" => Principal::from_arn(&v).map_err(err),
-                other => Err(err(format!("`{other}` is not Service, Federated, CanonicalUser or AWS"))),
+                other => Err(err(format!(
+                    "`{other}` is not Service, Federated, CanonicalUser or AWS"
+                ))),
             }
         }
-        Some(_) => Err(err("is an ARN, `anonymous`, or an object such as {\"Service\": \"...\"}".into())),
+        Some(_) => Err(err(
+            "is an ARN, `anonymous`, or an object such as {\"Service\": \"...\"}".into(),
+        )),
     }
 }
 
@@ -318,13 +367,18 @@ fn parse_context(value: Option<&Value>) -> Result<Context, CaseError> {
             Value::Array(items) => {
                 let values = items
                     .iter()
-                    .map(|i| scalar(i).ok_or_else(|| case_error(&field, "values are strings, numbers or booleans")))
+                    .map(|i| {
+                        scalar(i).ok_or_else(|| {
+                            case_error(&field, "values are strings, numbers or booleans")
+                        })
+                    })
                     .collect::<Result<_, _>>()?;
                 context.insert_multi(key, values);
             }
             other => {
-                let value = scalar(other)
-                    .ok_or_else(|| case_error(&field, "a value is a string, number, boolean or array"))?;
+                let value = scalar(other).ok_or_else(|| {
+                    case_error(&field, "a value is a string, number, boolean or array")
+                })?;
                 context.insert(key, value);
             }
         }
@@ -337,10 +391,18 @@ fn parse_policy(field: &str, value: &Value, fallback: &str) -> Result<NamedPolic
     let (name, document) = match value {
         Value::Object(map) if map.contains_key("document") => {
             let name = map.get("name").and_then(Value::as_str).unwrap_or(fallback);
-            (name.to_string(), map.get("document").unwrap_or(&Value::Null))
+            (
+                name.to_string(),
+                map.get("document").unwrap_or(&Value::Null),
+            )
         }
         Value::Object(_) => (fallback.to_string(), value),
-        _ => return Err(case_error(field, "must be a policy document (a JSON object)")),
+        _ => {
+            return Err(case_error(
+                field,
+                "must be a policy document (a JSON object)",
+            ));
+        }
     };
     let source = serde_json::to_string(document).map_err(|e| case_error(field, e.to_string()))?;
     let policy = Policy::parse(&source).map_err(|errors| {
@@ -353,7 +415,11 @@ fn parse_policy(field: &str, value: &Value, fallback: &str) -> Result<NamedPolic
             .collect();
         case_error(field, messages.join("; "))
     })?;
-    let name = if name.is_empty() { field.to_string() } else { name };
+    let name = if name.is_empty() {
+        field.to_string()
+    } else {
+        name
+    };
     Ok(NamedPolicy::new(name.trim_start_matches('#'), policy))
 }
 
@@ -366,7 +432,12 @@ fn parse_levels(
     let levels = match value {
         None | Some(Value::Null) => return Ok(None),
         Some(Value::Array(levels)) => levels,
-        Some(_) => return Err(case_error(field, "must be an array of levels (arrays of policies)")),
+        Some(_) => {
+            return Err(case_error(
+                field,
+                "must be an array of levels (arrays of policies)",
+            ));
+        }
     };
     let count = levels.len();
     let mut out = Vec::with_capacity(count);
@@ -377,7 +448,10 @@ fn parse_levels(
             _ => format!("OU level {i}"),
         };
         let Value::Array(items) = level else {
-            return Err(case_error(&format!("{field}[{i}]"), "a level is an array of policies"));
+            return Err(case_error(
+                &format!("{field}[{i}]"),
+                "a level is an array of policies",
+            ));
         };
         let mut policies = Vec::with_capacity(items.len());
         for (j, item) in items.iter().enumerate() {
@@ -387,7 +461,10 @@ fn parse_levels(
             }
             policies.push(named);
         }
-        out.push(OrgLevel { name: name.into(), policies });
+        out.push(OrgLevel {
+            name: name.into(),
+            policies,
+        });
     }
     Ok(Some(out))
 }

@@ -153,11 +153,19 @@ impl Operator {
             Some(base) => (true, base),
             None => (false, rest),
         };
-        let mut base = OPERATORS.iter().find(|(n, _)| *n == base_name).map(|(_, op)| *op);
+        let mut base = OPERATORS
+            .iter()
+            .find(|(n, _)| *n == base_name)
+            .map(|(_, op)| *op);
         if base == Some(OperatorBase::Null) && (if_exists || set.is_some()) {
             base = None;
         }
-        Operator { name: name.to_string(), base, set, if_exists }
+        Operator {
+            name: name.to_string(),
+            base,
+            set,
+            if_exists,
+        }
     }
 }
 
@@ -182,38 +190,55 @@ impl Values {
             StringEquals | StringNotEquals | StringEqualsIgnoreCase | StringNotEqualsIgnoreCase => {
                 patterns(raw, Wildcards::Off, variables).map(Values::Strings)
             }
-            StringLike | StringNotLike => patterns(raw, Wildcards::On, variables).map(Values::Strings),
+            StringLike | StringNotLike => {
+                patterns(raw, Wildcards::On, variables).map(Values::Strings)
+            }
             ArnEquals | ArnLike | ArnNotEquals | ArnNotLike => {
                 patterns(raw, Wildcards::On, variables).map(Values::Arns)
             }
-            NumericEquals | NumericNotEquals | NumericLessThan | NumericLessThanEquals
-            | NumericGreaterThan | NumericGreaterThanEquals => {
-                typed(raw, parse_number, "a number").map(Values::Numbers)
-            }
-            DateEquals | DateNotEquals | DateLessThan | DateLessThanEquals | DateGreaterThan
+            NumericEquals
+            | NumericNotEquals
+            | NumericLessThan
+            | NumericLessThanEquals
+            | NumericGreaterThan
+            | NumericGreaterThanEquals => typed(raw, parse_number, "a number").map(Values::Numbers),
+            DateEquals
+            | DateNotEquals
+            | DateLessThan
+            | DateLessThanEquals
+            | DateGreaterThan
             | DateGreaterThanEquals => typed(raw, Timestamp::parse, "a date").map(Values::Dates),
             Bool => typed(raw, parse_bool, "`true` or `false`").map(Values::Bools),
             Null => typed(raw, parse_bool, "`true` or `false`").map(Values::Null),
             BinaryEquals => typed(raw, parse_base64, "base64").map(Values::Binary),
-            IpAddress | NotIpAddress => typed(raw, Cidr::parse, "an IP address or CIDR block")
-                .map(Values::Cidrs),
+            IpAddress | NotIpAddress => {
+                typed(raw, Cidr::parse, "an IP address or CIDR block").map(Values::Cidrs)
+            }
         }
     }
 }
 
 fn patterns(raw: &[String], wildcards: Wildcards, variables: bool) -> Result<Vec<Pattern>, String> {
-    raw.iter().map(|v| Pattern::parse(v, wildcards, variables).map_err(|e| e.0)).collect()
+    raw.iter()
+        .map(|v| Pattern::parse(v, wildcards, variables).map_err(|e| e.0))
+        .collect()
 }
 
 fn typed<T>(raw: &[String], parse: fn(&str) -> Option<T>, what: &str) -> Result<Vec<T>, String> {
-    raw.iter().map(|v| parse(v).ok_or_else(|| format!("`{v}` is not {what}"))).collect()
+    raw.iter()
+        .map(|v| parse(v).ok_or_else(|| format!("`{v}` is not {what}")))
+        .collect()
 }
 
 fn parse_number(text: &str) -> Option<f64> {
     let text = text.trim();
     let ok = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
-    ok.then(|| text.parse::<f64>().ok()).flatten().filter(|n| n.is_finite())
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'-' | b'+' | b'.' | b'e' | b'E'));
+    ok.then(|| text.parse::<f64>().ok())
+        .flatten()
+        .filter(|n| n.is_finite())
 }
 
 fn parse_bool(text: &str) -> Option<bool> {
@@ -229,9 +254,11 @@ fn parse_bool(text: &str) -> Option<bool> {
 fn parse_base64(text: &str) -> Option<String> {
     let body = text.trim_end_matches('=');
     let padding = text.len() - body.len();
-    let ok = text.len() % 4 == 0
+    let ok = text.len().is_multiple_of(4)
         && padding <= 2
-        && body.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/');
     ok.then(|| text.to_string())
 }
 
@@ -260,7 +287,9 @@ impl Cidr {
 
     pub fn contains(&self, addr: IpAddr) -> bool {
         let (net, ip, bits) = match (self.network, addr) {
-            (IpAddr::V4(n), IpAddr::V4(a)) => (u128::from(u32::from(n)), u128::from(u32::from(a)), 32),
+            (IpAddr::V4(n), IpAddr::V4(a)) => {
+                (u128::from(u32::from(n)), u128::from(u32::from(a)), 32)
+            }
             (IpAddr::V6(n), IpAddr::V6(a)) => (u128::from(n), u128::from(a), 128),
             _ => return false,
         };
@@ -295,16 +324,24 @@ impl Condition {
             Some(base) => Values::parse(base, &raw_values, variables && base.takes_variables()),
             None => Err(format!("`{}` is not a condition operator", operator.name)),
         };
-        Condition { key_lower: key.to_ascii_lowercase(), key: key.to_string(), operator, raw_values, values }
+        Condition {
+            key_lower: key.to_ascii_lowercase(),
+            key: key.to_string(),
+            operator,
+            raw_values,
+            values,
+        }
     }
 
     /// Evaluates against the request context.
     pub fn evaluate(&self, context: &Context) -> Result<bool, EvalError> {
         let values = self.values.as_ref().map_err(|e| EvalError(e.clone()))?;
-        let base = self
-            .operator
-            .base
-            .ok_or_else(|| EvalError(format!("`{}` is not a condition operator", self.operator.name)))?;
+        let base = self.operator.base.ok_or_else(|| {
+            EvalError(format!(
+                "`{}` is not a condition operator",
+                self.operator.name
+            ))
+        })?;
         let present = context.get(&self.key_lower);
         if let Values::Null(wanted) = values {
             return Ok(wanted.iter().any(|&absent| absent == present.is_none()));
@@ -360,12 +397,19 @@ impl Condition {
         context: &Context,
     ) -> Result<bool, EvalError> {
         use OperatorBase::*;
-        let unreadable =
-            |what: &str| EvalError(format!("request value `{value}` of `{}` is not {what}", self.key));
+        let unreadable = |what: &str| {
+            EvalError(format!(
+                "request value `{value}` of `{}` is not {what}",
+                self.key
+            ))
+        };
         Ok(match values {
             Values::Strings(patterns) => {
-                let ignore_case = matches!(base, StringEqualsIgnoreCase | StringNotEqualsIgnoreCase);
-                patterns.iter().any(|p| p.matches(value, context, ignore_case))
+                let ignore_case =
+                    matches!(base, StringEqualsIgnoreCase | StringNotEqualsIgnoreCase);
+                patterns
+                    .iter()
+                    .any(|p| p.matches(value, context, ignore_case))
             }
             Values::Arns(patterns) => patterns.iter().any(|p| p.matches_arn(value, context)),
             Values::Null(_) => false,
@@ -383,7 +427,10 @@ impl Condition {
             }
             Values::Binary(binary) => binary.iter().any(|p| p == value),
             Values::Cidrs(cidrs) => {
-                let ip: IpAddr = value.trim().parse().map_err(|_| unreadable("an IP address"))?;
+                let ip: IpAddr = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| unreadable("an IP address"))?;
                 cidrs.iter().any(|c| c.contains(ip))
             }
         })

@@ -36,11 +36,13 @@ pub struct Context {
 
 impl Context {
     pub fn insert(&mut self, key: &str, value: impl Into<String>) {
-        self.values.insert(key.to_ascii_lowercase(), ContextValue::Single(value.into()));
+        self.values
+            .insert(key.to_ascii_lowercase(), ContextValue::Single(value.into()));
     }
 
     pub fn insert_multi(&mut self, key: &str, values: Vec<String>) {
-        self.values.insert(key.to_ascii_lowercase(), ContextValue::Multi(values));
+        self.values
+            .insert(key.to_ascii_lowercase(), ContextValue::Multi(values));
     }
 
     /// Inserts unless the key is already set (a caller's value wins).
@@ -165,7 +167,10 @@ impl Timestamp {
             format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")
         } else {
             let frac = format!("{frac:09}");
-            format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{}Z", frac.trim_end_matches('0'))
+            format!(
+                "{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}.{}Z",
+                frac.trim_end_matches('0')
+            )
         }
     }
 }
@@ -182,7 +187,9 @@ fn parse_time(time: &str) -> Option<i128> {
         let (clock, offset) = time.split_at(at);
         let sign = if offset.starts_with('-') { -1 } else { 1 };
         let offset = offset.get(1..)?;
-        let (h, m) = offset.split_once(':').unwrap_or((offset.get(..2)?, offset.get(2..)?));
+        let (h, m) = offset
+            .split_once(':')
+            .unwrap_or((offset.get(..2)?, offset.get(2..)?));
         let (h, m) = (digits(h, 2)?, digits(m, 2)?);
         if h > 23 || m > 59 {
             return None;
@@ -264,7 +271,10 @@ mod tests {
         assert_eq!(t.to_rfc3339(), "2026-12-03T17:08:24Z");
         assert_eq!(Timestamp::parse("1796317704"), Some(t));
         assert_eq!(Timestamp::parse("2026-12-03T19:08:24+02:00"), Some(t));
-        assert_eq!(Timestamp::parse("2026-12-03").unwrap().seconds(), 1_796_256_000);
+        assert_eq!(
+            Timestamp::parse("2026-12-03").unwrap().seconds(),
+            1_796_256_000
+        );
         let frac = Timestamp::parse("2026-12-03T17:08:24.5Z").unwrap();
         assert_eq!(frac.to_rfc3339(), "2026-12-03T17:08:24.5Z");
         assert!(Timestamp::parse("2026-02-30").is_none());
@@ -276,7 +286,10 @@ mod tests {
     fn keys_ignore_case_and_empty_sets_are_absent() {
         let mut ctx = Context::default();
         ctx.insert("aws:PrincipalTag/Team", "payroll");
-        assert_eq!(ctx.get("aws:principaltag/team"), Some(&["payroll".to_string()][..]));
+        assert_eq!(
+            ctx.get("aws:principaltag/team"),
+            Some(&["payroll".to_string()][..])
+        );
         ctx.insert_multi("aws:TagKeys", vec![]);
         assert_eq!(ctx.get("aws:tagkeys"), None);
     }

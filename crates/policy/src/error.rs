@@ -47,7 +47,10 @@ impl PolicyError {
     }
 
     pub fn limit(message: impl Into<String>, span: Span) -> Self {
-        PolicyError { code: ErrorCode::LimitExceeded, ..Self::malformed(message, span) }
+        PolicyError {
+            code: ErrorCode::LimitExceeded,
+            ..Self::malformed(message, span)
+        }
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {

@@ -11,7 +11,8 @@
 //!    management account and not AWS service principals.
 //! 3. RCPs: `RCPFullAWSAccess` is attached at every level and cannot be
 //!    detached, so only their denies count. They govern resources outside the
-//!    management account, for every caller but AWS service principals.
+//!    management account, for every caller, AWS service principals included
+//!    (the confused-deputy perimeter rests on that).
 //! 4. Within one account (except for a role's trust policy, see 5), an
 //!    allow from the identity side (identity policy,
 //!    and the boundary and session policy where present) suffices; so does a
@@ -21,8 +22,9 @@
 //!    delegates to the identity side.
 //! 5. Across accounts, both sides must allow: the identity side, and the
 //!    resource policy naming the caller, its role, its account or `*`. A
-//!    role's trust policy must allow in the same account too: there is no
-//!    implicit trust of the role's own account.
+//!    role's trust policy (and a KMS key policy) must allow in the same
+//!    account too: there is no implicit trust of the role's own account. STS
+//!    refuses `AssumeRole` to the account root user.
 //! 6. Service principals, web-identity providers and anonymous callers have
 //!    no identity side: the resource policy alone decides.
 //!
@@ -49,7 +51,10 @@ pub struct NamedPolicy {
 
 impl NamedPolicy {
     pub fn new(name: &str, policy: Policy) -> Self {
-        NamedPolicy { name: Arc::from(name), policy }
+        NamedPolicy {
+            name: Arc::from(name),
+            policy,
+        }
     }
 }
 
@@ -61,12 +66,14 @@ pub struct OrgLevel {
     pub policies: Vec<NamedPolicy>,
 }
 
-/// Whether the resource policy is a role's trust policy (for messages).
+/// The kind of resource-based policy: a role's trust policy and a KMS key
+/// policy must allow even callers in their own account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum ResourcePolicyKind {
     #[default]
     Resource,
     Trust,
+    KeyPolicy,
 }
 
 /// Everything that may decide one request.
@@ -144,6 +151,7 @@ impl StatementRef {
             PolicySource::Resource(ResourcePolicyKind::Resource) => {
                 format!("resource-based policy {name}")
             }
+            PolicySource::Resource(ResourcePolicyKind::KeyPolicy) => format!("key policy {name}"),
             PolicySource::Boundary => format!("permissions boundary {name}"),
             PolicySource::Session => format!("session policy {name}"),
             PolicySource::Scp { level } => format!("SCP {name} at {level}"),
@@ -190,39 +198,52 @@ impl Decision {
 
 /// Decides `request` under `policies`.
 pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
-    let mut scan = Scan { request, explanation: Explanation::default() };
+    let mut scan = Scan {
+        request,
+        explanation: Explanation::default(),
+        has_boundary: policies.boundary.is_some(),
+    };
     let principal = request.principal;
     let principal_account = principal.account();
-    let resource_account = request.resource_account.or_else(|| arn_account(request.resource));
+    let resource_account = request
+        .resource_account
+        .or_else(|| arn_account(request.resource));
     let in_management = |account: Option<&str>| {
-        account.is_some() && policies.management_account.is_some() && account == policies.management_account
+        account.is_some()
+            && policies.management_account.is_some()
+            && account == policies.management_account
     };
 
-    let mut missing_scp = Vec::new();
-    if let Some(levels) = policies.scps {
-        if principal.is_iam_identity() && !in_management(principal_account) {
-            for level in levels {
-                let source = PolicySource::Scp { level: level.name.clone() };
-                let mut allowed = false;
-                for policy in &level.policies {
-                    allowed |= scan.policy(policy, &source, false);
-                }
-                if !allowed {
-                    missing_scp.push(format!("SCP at {} has no allow", level.name));
-                }
-            }
+    let mut missing = Vec::new();
+    let scp_levels = policies
+        .scps
+        .filter(|_| principal.is_iam_identity() && !in_management(principal_account));
+    for level in scp_levels.unwrap_or_default() {
+        let source = PolicySource::Scp {
+            level: level.name.clone(),
+        };
+        let mut allowed = false;
+        for policy in &level.policies {
+            allowed |= scan.policy(policy, &source, false);
+        }
+        if !allowed {
+            missing.push(format!("SCP at {} has no allow", level.name));
         }
     }
-    if let Some(levels) = policies.rcps {
-        let service = matches!(principal, Principal::Service(_));
-        if !service && !in_management(resource_account) {
-            for level in levels {
-                let source = PolicySource::Rcp { level: level.name.clone() };
-                for policy in &level.policies {
-                    scan.deny_only(policy, &source);
-                }
-            }
+    let rcp_levels = policies.rcps.filter(|_| !in_management(resource_account));
+    for level in rcp_levels.unwrap_or_default() {
+        let source = PolicySource::Rcp {
+            level: level.name.clone(),
+        };
+        for policy in &level.policies {
+            scan.deny_only(policy, &source);
         }
+    }
+    if matches!(principal, Principal::Root { .. })
+        && request.action.eq_ignore_ascii_case("sts:AssumeRole")
+    {
+        missing
+            .push("STS refuses `AssumeRole` with the account root user's credentials".to_string());
     }
     let resource_match = policies.resource.and_then(|policy| {
         scan.resource_policy(policy, &PolicySource::Resource(policies.resource_kind))
@@ -232,19 +253,31 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
         for policy in policies.identity {
             identity |= scan.policy(policy, &PolicySource::Identity, false);
         }
-        let boundary = policies.boundary.map(|p| scan.policy(p, &PolicySource::Boundary, false));
-        let session = policies.session.map(|p| scan.policy(p, &PolicySource::Session, false));
-        IdentitySide { identity, boundary, session }
+        let boundary = policies
+            .boundary
+            .map(|p| scan.policy(p, &PolicySource::Boundary, false));
+        let session = policies
+            .session
+            .map(|p| scan.policy(p, &PolicySource::Session, false));
+        IdentitySide {
+            identity,
+            boundary,
+            session,
+        }
     });
 
     let mut explanation = scan.explanation;
     if !explanation.denied_by.is_empty() {
-        return Decision { decision: Verdict::ExplicitDeny, explanation };
+        return Decision {
+            decision: Verdict::ExplicitDeny,
+            explanation,
+        };
     }
-    explanation.missing_allow = missing_scp;
+    explanation.missing_allow = missing;
     let resource_noun = match policies.resource_kind {
         ResourcePolicyKind::Trust => "the trust policy",
         ResourcePolicyKind::Resource => "the resource-based policy",
+        ResourcePolicyKind::KeyPolicy => "the key policy",
     };
     let allowed = match identity_side {
         None => {
@@ -267,7 +300,9 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
                 }
                 Some(PrincipalMatch::Account) | None => false,
             };
-            let trust = policies.resource_kind == ResourcePolicyKind::Trust;
+            // A trust policy and a KMS key policy must allow even within the
+            // account; a key policy naming the account enables IAM policies.
+            let trust = policies.resource_kind != ResourcePolicyKind::Resource;
             let allowed = if same_account && trust {
                 resource_match.is_some() && (side_allows || resource_grants)
             } else if same_account {
@@ -290,8 +325,8 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
                 }
                 if same_account && trust && resource_match.is_none() {
                     explanation.missing_allow.push(format!(
-                        "no statement in {resource_noun} allows `{principal}`; a role's trust \
-                         policy must allow every caller, even one in the role's own account"
+                        "no statement in {resource_noun} allows `{principal}`; it must allow \
+                         every caller, even one in its own account"
                     ));
                 }
                 if same_account && resource_match == Some(PrincipalMatch::Account) && !side_allows {
@@ -308,7 +343,10 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
     } else {
         Verdict::ImplicitDeny
     };
-    Decision { decision, explanation }
+    Decision {
+        decision,
+        explanation,
+    }
 }
 
 /// The principal's own side of the decision.
@@ -346,6 +384,8 @@ pub fn arn_account(arn: &str) -> Option<&str> {
 struct Scan<'r> {
     request: &'r Request<'r>,
     explanation: Explanation,
+    /// A `NotPrincipal` deny exempts no principal that has a boundary.
+    has_boundary: bool,
 }
 
 /// How one statement relates to the request.
@@ -361,7 +401,9 @@ impl Scan<'_> {
         let mut allowed = false;
         for statement in &policy.policy.statements {
             let applies = self.applies(statement, None, source);
-            allowed |= self.record(policy, source, statement, applies, deny_only).is_some();
+            allowed |= self
+                .record(policy, source, statement, applies, deny_only)
+                .is_some();
         }
         allowed
     }
@@ -375,7 +417,11 @@ impl Scan<'_> {
 
     /// Scans a resource-based policy; the strongest way an allow named the
     /// caller.
-    fn resource_policy(&mut self, policy: &NamedPolicy, source: &PolicySource) -> Option<PrincipalMatch> {
+    fn resource_policy(
+        &mut self,
+        policy: &NamedPolicy,
+        source: &PolicySource,
+    ) -> Option<PrincipalMatch> {
         let mut best = None;
         for statement in &policy.policy.statements {
             let block = statement.principal.as_ref();
@@ -429,7 +475,10 @@ impl Scan<'_> {
                     "{} statement {}{}: {}; {treated}",
                     r.policy_label(),
                     r.index,
-                    r.sid.as_deref().map(|s| format!(" (Sid `{s}`)")).unwrap_or_default(),
+                    r.sid
+                        .as_deref()
+                        .map(|s| format!(" (Sid `{s}`)"))
+                        .unwrap_or_default(),
                     error.0
                 ));
                 if effect == Effect::Deny {
@@ -447,7 +496,9 @@ impl Scan<'_> {
         source: &PolicySource,
     ) -> Applies {
         let request = self.request;
-        let Some(action) = &statement.action else { return Applies::No };
+        let Some(action) = &statement.action else {
+            return Applies::No;
+        };
         if !block_matches(action, |p| p.matches(request.action, request.context, true)) {
             return Applies::No;
         }
@@ -469,7 +520,12 @@ impl Scan<'_> {
         }
         let principal_match = match principal {
             None => None,
-            Some(block) => match principal_applies(block, request.principal, statement.effect) {
+            Some(block) => match principal_applies(
+                block,
+                request.principal,
+                statement.effect,
+                self.has_boundary,
+            ) {
                 Ok(Some(m)) => Some(m),
                 Ok(None) => return Applies::No,
                 Err(e) => return Applies::Unknown(e),
@@ -500,21 +556,27 @@ fn block_matches(block: &MatchBlock, matches: impl Fn(&crate::pattern::Pattern) 
 ///
 /// `NotPrincipal` with `Deny` exempts a caller only when it lists both the
 /// caller's own ARN and its account, as IAM's documentation instructs; a role
-/// ARN does not exempt the role's sessions. `NotPrincipal` with `Allow`
-/// applies to everyone the block would not match as a `Principal`.
+/// ARN does not exempt the role's sessions, and a caller with a permissions
+/// boundary is never exempt. `NotPrincipal` with `Allow` applies to everyone
+/// the block would not match as a `Principal`.
 fn principal_applies(
     block: &PrincipalBlock,
     caller: &Principal,
     effect: Effect,
+    has_boundary: bool,
 ) -> Result<Option<PrincipalMatch>, EvalError> {
     let invalid = block.entries.iter().find_map(|e| match &e.value {
-        PrincipalEntry::Invalid { value, reason } => Some(EvalError(format!(
-            "invalid principal `{value}`: {reason}"
-        ))),
+        PrincipalEntry::Invalid { value, reason } => {
+            Some(EvalError(format!("invalid principal `{value}`: {reason}")))
+        }
         _ => None,
     });
     if !block.negated {
-        let best = block.entries.iter().filter_map(|e| e.value.matches(caller)).max();
+        let best = block
+            .entries
+            .iter()
+            .filter_map(|e| e.value.matches(caller))
+            .max();
         return match (best, invalid) {
             (Some(m), _) => Ok(Some(m)),
             (None, Some(e)) => Err(e),
@@ -528,14 +590,18 @@ fn principal_applies(
         Effect::Deny => {
             let own = block.entries.iter().any(|e| e.value.names_exactly(caller));
             let account = match caller.account() {
-                Some(account) => block.entries.iter().any(|e| {
-                    matches!(&e.value, PrincipalEntry::Account(a) if a == account)
-                }),
+                Some(account) => block
+                    .entries
+                    .iter()
+                    .any(|e| matches!(&e.value, PrincipalEntry::Account(a) if a == account)),
                 None => true,
             };
-            own && account
+            own && account && !has_boundary
         }
-        Effect::Allow => block.entries.iter().any(|e| e.value.matches(caller).is_some()),
+        Effect::Allow => block
+            .entries
+            .iter()
+            .any(|e| e.value.matches(caller).is_some()),
     };
     Ok((!exempt).then_some(PrincipalMatch::Any))
 }

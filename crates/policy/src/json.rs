@@ -65,7 +65,10 @@ impl Json {
 
     /// The first member named `key`, matched exactly.
     pub fn get(&self, key: &str) -> Option<&Json> {
-        self.members()?.iter().find(|m| m.key == key).map(|m| &m.value)
+        self.members()?
+            .iter()
+            .find(|m| m.key == key)
+            .map(|m| &m.value)
     }
 
     pub fn kind(&self) -> &'static str {
@@ -99,7 +102,11 @@ const MAX_DEPTH: usize = 64;
 
 /// Reads one JSON document; anything but whitespace after it is an error.
 pub fn parse(source: &str) -> Result<Json, SyntaxError> {
-    let mut reader = Reader { bytes: source.as_bytes(), source, pos: 0 };
+    let mut reader = Reader {
+        bytes: source.as_bytes(),
+        source,
+        pos: 0,
+    };
     reader.skip_ws();
     let value = reader.value(0)?;
     reader.skip_ws();
@@ -117,7 +124,10 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     fn error(&self, message: &str) -> SyntaxError {
-        SyntaxError { message: message.to_string(), at: self.pos }
+        SyntaxError {
+            message: message.to_string(),
+            at: self.pos,
+        }
     }
 
     fn peek(&self) -> Option<u8> {
@@ -155,7 +165,13 @@ impl Reader<'_> {
             Some(_) => return Err(self.error("expected a JSON value")),
             None => return Err(self.error("unexpected end of the document")),
         };
-        Ok(Json { value, span: Span { start, end: self.pos } })
+        Ok(Json {
+            value,
+            span: Span {
+                start,
+                end: self.pos,
+            },
+        })
     }
 
     fn keyword(&mut self, word: &str, value: JsonValue) -> Result<JsonValue, SyntaxError> {
@@ -197,7 +213,12 @@ impl Reader<'_> {
                 return Err(self.error("expected digits in the exponent"));
             }
         }
-        Ok(JsonValue::Number(self.source.get(start..self.pos).unwrap_or_default().to_string()))
+        Ok(JsonValue::Number(
+            self.source
+                .get(start..self.pos)
+                .unwrap_or_default()
+                .to_string(),
+        ))
     }
 
     fn string(&mut self) -> Result<String, SyntaxError> {
@@ -225,7 +246,9 @@ impl Reader<'_> {
     }
 
     fn escape(&mut self, out: &mut String) -> Result<(), SyntaxError> {
-        let c = self.peek().ok_or_else(|| self.error("unterminated string"))?;
+        let c = self
+            .peek()
+            .ok_or_else(|| self.error("unterminated string"))?;
         self.pos += 1;
         match c {
             b'"' => out.push('"'),
@@ -307,12 +330,19 @@ impl Reader<'_> {
                 return Err(self.error("expected a quoted key in an object"));
             }
             let key = self.string()?;
-            let key_span = Span { start: key_start, end: self.pos };
+            let key_span = Span {
+                start: key_start,
+                end: self.pos,
+            };
             self.skip_ws();
             self.expect_byte(b':', "expected `:` after an object key")?;
             self.skip_ws();
             let value = self.value(depth + 1)?;
-            members.push(Member { key, key_span, value });
+            members.push(Member {
+                key,
+                key_span,
+                value,
+            });
             self.skip_ws();
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -336,9 +366,14 @@ mod tests {
         let doc = parse(src).unwrap();
         let a = doc.get("a").unwrap();
         assert_eq!(&src[a.span.start..a.span.end], r#"[1, "x\u00e9"]"#);
-        let JsonValue::Array(items) = &a.value else { panic!() };
+        let JsonValue::Array(items) = &a.value else {
+            panic!()
+        };
         assert_eq!(items[1].as_str(), Some("xé"));
-        assert_eq!(doc.get("b").unwrap().get("c").unwrap().value, JsonValue::Bool(true));
+        assert_eq!(
+            doc.get("b").unwrap().get("c").unwrap().value,
+            JsonValue::Bool(true)
+        );
     }
 
     #[test]

@@ -24,7 +24,10 @@ pub enum Token {
     AnyOne,
     /// `${key}` or `${key, 'default'}`; `key` is lower-cased, as condition
     /// keys ignore case.
-    Variable { key: String, default: Option<String> },
+    Variable {
+        key: String,
+        default: Option<String>,
+    },
 }
 
 /// Whether `*` and `?` are wildcards (they are not in `StringEquals`).
@@ -52,7 +55,11 @@ pub struct VariableSyntax(pub String);
 impl Pattern {
     /// Parses `text`. With `variables` false (policy version 2008-10-17) a
     /// `${...}` is literal text.
-    pub fn parse(text: &str, wildcards: Wildcards, variables: bool) -> Result<Self, VariableSyntax> {
+    pub fn parse(
+        text: &str,
+        wildcards: Wildcards,
+        variables: bool,
+    ) -> Result<Self, VariableSyntax> {
         let mut tokens = Vec::with_capacity(text.len());
         let mut rest = text;
         while let Some(c) = rest.chars().next() {
@@ -85,7 +92,12 @@ impl Pattern {
             })
             .collect::<Option<String>>();
         let segments = arn_segments(&tokens);
-        Self { tokens, has_variables, segments, exact }
+        Self {
+            tokens,
+            has_variables,
+            segments,
+            exact,
+        }
     }
 
     pub fn has_variables(&self) -> bool {
@@ -100,7 +112,11 @@ impl Pattern {
     /// Matches `text` as a whole string. `ignore_case` folds both sides.
     pub fn matches(&self, text: &str, context: &Context, ignore_case: bool) -> bool {
         if let Some(exact) = &self.exact {
-            return if ignore_case { eq_ignore_case(exact, text) } else { exact == text };
+            return if ignore_case {
+                eq_ignore_case(exact, text)
+            } else {
+                exact == text
+            };
         }
         match self.resolve(&self.tokens, context) {
             Some(tokens) => glob(&tokens, text, ignore_case),
@@ -174,15 +190,25 @@ fn parse_variable(inner: &str, whole: &str) -> Result<Token, VariableSyntax> {
         None => (inner, None),
     };
     if key.is_empty() || !key.contains(':') {
-        return Err(VariableSyntax(format!("`${{{inner}}}` in `{whole}` is not a condition key")));
+        return Err(VariableSyntax(format!(
+            "`${{{inner}}}` in `{whole}` is not a condition key"
+        )));
     }
-    Ok(Token::Variable { key: key.to_ascii_lowercase(), default })
+    Ok(Token::Variable {
+        key: key.to_ascii_lowercase(),
+        default,
+    })
 }
 
 /// Splits ARN pattern tokens into six segments, or `None` when the pattern
 /// does not start with `arn:` and have all six.
 fn arn_segments(tokens: &[Token]) -> Option<Vec<Vec<Token>>> {
-    let prefix = [Token::Literal('a'), Token::Literal('r'), Token::Literal('n'), Token::Literal(':')];
+    let prefix = [
+        Token::Literal('a'),
+        Token::Literal('r'),
+        Token::Literal('n'),
+        Token::Literal(':'),
+    ];
     if !tokens.starts_with(&prefix) {
         return None;
     }
@@ -213,7 +239,11 @@ fn chars_equal(a: char, b: char, ignore_case: bool) -> bool {
 fn glob(tokens: &[Token], text: &str, ignore_case: bool) -> bool {
     let (mut p, mut t) = (0usize, 0usize);
     let mut backtrack: Option<(usize, usize)> = None;
-    let next_len = |at: usize| text.get(at..).and_then(|s| s.chars().next()).map(char::len_utf8);
+    let next_len = |at: usize| {
+        text.get(at..)
+            .and_then(|s| s.chars().next())
+            .map(char::len_utf8)
+    };
     while t < text.len() {
         let current = text.get(t..).and_then(|s| s.chars().next());
         match (tokens.get(p), current) {
@@ -236,7 +266,9 @@ fn glob(tokens: &[Token], text: &str, ignore_case: bool) -> bool {
         }
         match backtrack {
             Some((star, from)) => {
-                let Some(step) = next_len(from) else { return false };
+                let Some(step) = next_len(from) else {
+                    return false;
+                };
                 backtrack = Some((star, from + step));
                 p = star + 1;
                 t = from + step;
@@ -244,7 +276,9 @@ fn glob(tokens: &[Token], text: &str, ignore_case: bool) -> bool {
             None => return false,
         }
     }
-    tokens.get(p..).is_some_and(|rest| rest.iter().all(|t| *t == Token::AnyRun))
+    tokens
+        .get(p..)
+        .is_some_and(|rest| rest.iter().all(|t| *t == Token::AnyRun))
 }
 
 #[cfg(test)]

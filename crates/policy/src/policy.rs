@@ -85,9 +85,14 @@ impl Policy {
     /// Reads a policy document. All shape errors are reported at once.
     pub fn parse(source: &str) -> Result<Policy, Vec<PolicyError>> {
         let doc = json::parse(source).map_err(|e| {
-            let span = Span { start: e.at, end: (e.at + 1).min(source.len()) };
-            vec![PolicyError::malformed("This policy contains invalid Json", span)
-                .with_help(e.message)]
+            let span = Span {
+                start: e.at,
+                end: (e.at + 1).min(source.len()),
+            };
+            vec![
+                PolicyError::malformed("This policy contains invalid Json", span)
+                    .with_help(e.message),
+            ]
         })?;
         let size = source.chars().filter(|c| !c.is_whitespace()).count();
         let mut reader = ShapeReader { errors: Vec::new() };
@@ -100,8 +105,16 @@ impl Policy {
 
     pub fn uses_variables(&self) -> bool {
         self.statements.iter().any(|s| {
-            let in_resource = s.resource.iter().flat_map(|r| &r.items).any(|i| i.value.contains("${"));
-            let in_condition = s.conditions.iter().flat_map(|c| &c.value.raw_values).any(|v| v.contains("${"));
+            let in_resource = s
+                .resource
+                .iter()
+                .flat_map(|r| &r.items)
+                .any(|i| i.value.contains("${"));
+            let in_condition = s
+                .conditions
+                .iter()
+                .flat_map(|c| &c.value.raw_values)
+                .any(|v| v.contains("${"));
             in_resource || in_condition
         })
     }
@@ -113,13 +126,17 @@ struct ShapeReader {
 
 impl ShapeReader {
     fn err(&mut self, span: Span, help: impl Into<String>) {
-        self.errors.push(PolicyError::malformed(SYNTAX_ERRORS, span).with_help(help));
+        self.errors
+            .push(PolicyError::malformed(SYNTAX_ERRORS, span).with_help(help));
     }
 
     /// The members of an object, reporting duplicate keys.
     fn members<'j>(&mut self, json: &'j Json, what: &str) -> Option<&'j [Member]> {
         let Some(members) = json.members() else {
-            self.err(json.span, format!("{what} must be a JSON object, not {}", json.kind()));
+            self.err(
+                json.span,
+                format!("{what} must be a JSON object, not {}", json.kind()),
+            );
             return None;
         };
         for (i, m) in members.iter().enumerate() {
@@ -142,7 +159,10 @@ impl ShapeReader {
                         version_span = Some(m.value.span);
                     }
                     Some("2008-10-17") => version_span = Some(m.value.span),
-                    _ => self.err(m.value.span, "`Version` must be \"2012-10-17\" (or the legacy \"2008-10-17\")"),
+                    _ => self.err(
+                        m.value.span,
+                        "`Version` must be \"2012-10-17\" (or the legacy \"2008-10-17\")",
+                    ),
                 },
                 "Id" => match m.value.as_str() {
                     Some(text) => id = Some(text.to_string()),
@@ -151,7 +171,9 @@ impl ShapeReader {
                 "Statement" => statement_json = Some(&m.value),
                 other => self.err(
                     m.key_span,
-                    format!("unknown field `{other}`: a policy has `Version`, `Id` and `Statement`"),
+                    format!(
+                        "unknown field `{other}`: a policy has `Version`, `Id` and `Statement`"
+                    ),
                 ),
             }
         }
@@ -164,7 +186,10 @@ impl ShapeReader {
             JsonValue::Array(items) => items.iter().collect(),
             JsonValue::Object(_) => vec![statement_json],
             _ => {
-                self.err(statement_json.span, "`Statement` must be an object or an array of objects");
+                self.err(
+                    statement_json.span,
+                    "`Statement` must be an object or an array of objects",
+                );
                 return None;
             }
         };
@@ -173,7 +198,14 @@ impl ShapeReader {
             .enumerate()
             .filter_map(|(index, item)| self.statement(index, item, variables))
             .collect();
-        Some(Policy { version, version_span, id, statements, size, span: doc.span })
+        Some(Policy {
+            version,
+            version_span,
+            id,
+            statements,
+            size,
+            span: doc.span,
+        })
     }
 
     fn statement(&mut self, index: usize, json: &Json, variables: bool) -> Option<Statement> {
@@ -210,19 +242,28 @@ impl ShapeReader {
                 },
                 "Principal" | "NotPrincipal" => {
                     if statement.principal.is_some() {
-                        self.err(m.key_span, "a statement has `Principal` or `NotPrincipal`, not both");
+                        self.err(
+                            m.key_span,
+                            "a statement has `Principal` or `NotPrincipal`, not both",
+                        );
                     }
                     statement.principal = self.principal(m);
                 }
                 "Action" | "NotAction" => {
                     if statement.action.is_some() {
-                        self.err(m.key_span, "a statement has `Action` or `NotAction`, not both");
+                        self.err(
+                            m.key_span,
+                            "a statement has `Action` or `NotAction`, not both",
+                        );
                     }
                     statement.action = self.match_block(m, MatchKind::Action, variables);
                 }
                 "Resource" | "NotResource" => {
                     if statement.resource.is_some() {
-                        self.err(m.key_span, "a statement has `Resource` or `NotResource`, not both");
+                        self.err(
+                            m.key_span,
+                            "a statement has `Resource` or `NotResource`, not both",
+                        );
                     }
                     statement.resource = self.match_block(m, MatchKind::Resource, variables);
                 }
@@ -251,7 +292,12 @@ impl ShapeReader {
 
     /// A string or an array of strings.
     fn strings(&mut self, json: &Json, what: &str) -> Vec<Spanned<String>> {
-        let one = |j: &Json| j.as_str().map(|s| Spanned { value: s.to_string(), span: j.span });
+        let one = |j: &Json| {
+            j.as_str().map(|s| Spanned {
+                value: s.to_string(),
+                span: j.span,
+            })
+        };
         match &json.value {
             JsonValue::String(_) => one(json).into_iter().collect(),
             JsonValue::Array(items) => {
@@ -265,7 +311,10 @@ impl ShapeReader {
                 out
             }
             _ => {
-                self.err(json.span, format!("{what} must be a string or an array of strings"));
+                self.err(
+                    json.span,
+                    format!("{what} must be a string or an array of strings"),
+                );
                 Vec::new()
             }
         }
@@ -273,10 +322,17 @@ impl ShapeReader {
 
     fn principal(&mut self, m: &Member) -> Option<PrincipalBlock> {
         let negated = m.key == "NotPrincipal";
-        let mut block =
-            PrincipalBlock { negated, key_span: m.key_span, entries: Vec::new(), written: Vec::new() };
+        let mut block = PrincipalBlock {
+            negated,
+            key_span: m.key_span,
+            entries: Vec::new(),
+            written: Vec::new(),
+        };
         if m.value.as_str() == Some("*") {
-            block.entries.push(Spanned { value: PrincipalEntry::Any, span: m.value.span });
+            block.entries.push(Spanned {
+                value: PrincipalEntry::Any,
+                span: m.value.span,
+            });
             block.written.push((PrincipalKind::Aws, "*".to_string()));
             return Some(block);
         }
@@ -296,7 +352,10 @@ impl ShapeReader {
             for value in self.strings(&member.value, "principal") {
                 block.written.push((kind, value.value.clone()));
                 let entry = PrincipalEntry::parse(kind, &value.value);
-                block.entries.push(Spanned { value: entry, span: value.span });
+                block.entries.push(Spanned {
+                    value: entry,
+                    span: value.span,
+                });
             }
         }
         Some(block)
@@ -308,31 +367,48 @@ impl ShapeReader {
         let mut patterns = Vec::with_capacity(items.len());
         for item in &items {
             let parsed = match kind {
-                MatchKind::Action => Pattern::parse(&item.value.to_ascii_lowercase(), Wildcards::On, false),
+                MatchKind::Action => {
+                    Pattern::parse(&item.value.to_ascii_lowercase(), Wildcards::On, false)
+                }
                 MatchKind::Resource => Pattern::parse(&item.value, Wildcards::On, variables),
             };
             match parsed {
                 Ok(p) => patterns.push(p),
                 Err(e) => {
-                    self.errors.push(PolicyError::malformed(SYNTAX_ERRORS, item.span).with_help(e.0));
+                    self.errors
+                        .push(PolicyError::malformed(SYNTAX_ERRORS, item.span).with_help(e.0));
                 }
             }
         }
-        Some(MatchBlock { negated, key_span: m.key_span, items, patterns })
+        Some(MatchBlock {
+            negated,
+            key_span: m.key_span,
+            items,
+            patterns,
+        })
     }
 
     fn conditions(&mut self, json: &Json, variables: bool) -> Vec<Spanned<Condition>> {
         let mut out = Vec::new();
-        let Some(operators) = self.members(json, "`Condition`") else { return out };
+        let Some(operators) = self.members(json, "`Condition`") else {
+            return out;
+        };
         for op in operators {
-            let Some(keys) = self.members(&op.value, &format!("condition operator `{}`", op.key)) else {
+            let Some(keys) = self.members(&op.value, &format!("condition operator `{}`", op.key))
+            else {
                 continue;
             };
             let operator = Operator::parse(&op.key);
             for key in keys {
                 let raw = self.condition_values(&key.value);
                 let condition = Condition::new(operator.clone(), &key.key, raw, variables);
-                out.push(Spanned { value: condition, span: Span { start: op.key_span.start, end: key.value.span.end } });
+                out.push(Spanned {
+                    value: condition,
+                    span: Span {
+                        start: op.key_span.start,
+                        end: key.value.span.end,
+                    },
+                });
             }
         }
         out
@@ -352,7 +428,10 @@ impl ShapeReader {
                 for item in items {
                     match scalar(item) {
                         Some(v) => out.push(v),
-                        None => self.err(item.span, "a condition value is a string, number or boolean"),
+                        None => self.err(
+                            item.span,
+                            "a condition value is a string, number or boolean",
+                        ),
                     }
                 }
                 out
@@ -360,7 +439,10 @@ impl ShapeReader {
             _ => match scalar(json) {
                 Some(v) => vec![v],
                 None => {
-                    self.err(json.span, "a condition value is a string, number or boolean, or an array of them");
+                    self.err(
+                        json.span,
+                        "a condition value is a string, number or boolean, or an array of them",
+                    );
                     Vec::new()
                 }
             },

@@ -13,13 +13,33 @@ use std::fmt;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     /// The account root user, `arn:aws:iam::ACCT:root`.
-    Root { account: String, arn: String },
-    User { account: String, name: String, arn: String },
+    Root {
+        account: String,
+        arn: String,
+    },
+    User {
+        account: String,
+        name: String,
+        arn: String,
+    },
     /// A role acting without a session name (as in `iam simulate-principal-policy`).
-    Role { account: String, name: String, arn: String },
+    Role {
+        account: String,
+        name: String,
+        arn: String,
+    },
     /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`.
-    AssumedRole { account: String, role_name: String, session_name: String, arn: String },
-    FederatedUser { account: String, name: String, arn: String },
+    AssumedRole {
+        account: String,
+        role_name: String,
+        session_name: String,
+        arn: String,
+    },
+    FederatedUser {
+        account: String,
+        name: String,
+        arn: String,
+    },
     /// An AWS service principal such as `pods.eks.amazonaws.com`.
     Service(String),
     /// A web identity or SAML provider, by its IAM ARN or its well-known name.
@@ -33,25 +53,36 @@ impl Principal {
     pub fn from_arn(arn: &str) -> Result<Self, String> {
         let parts: Vec<&str> = arn.splitn(6, ':').collect();
         let &["arn", partition, service, "", account, resource] = parts.as_slice() else {
-            return Err(format!("`{arn}` is not a principal ARN (arn:PARTITION:iam::ACCOUNT:...)"));
+            return Err(format!(
+                "`{arn}` is not a principal ARN (arn:PARTITION:iam::ACCOUNT:...)"
+            ));
         };
         if !is_partition(partition) {
             return Err(format!("`{partition}` is not an AWS partition in `{arn}`"));
         }
         if !is_account_id(account) {
-            return Err(format!("`{account}` in `{arn}` is not a 12-digit account id"));
+            return Err(format!(
+                "`{account}` in `{arn}` is not a 12-digit account id"
+            ));
         }
         let account = account.to_string();
         let owned = arn.to_string();
         let last = |path: &str| path.rsplit('/').next().unwrap_or_default().to_string();
         match (service, resource.split_once('/')) {
-            ("iam", None) if resource == "root" => Ok(Principal::Root { account, arn: owned }),
-            ("iam", Some(("user", path))) if !path.is_empty() => {
-                Ok(Principal::User { account, name: last(path), arn: owned })
-            }
-            ("iam", Some(("role", path))) if !path.is_empty() => {
-                Ok(Principal::Role { account, name: last(path), arn: owned })
-            }
+            ("iam", None) if resource == "root" => Ok(Principal::Root {
+                account,
+                arn: owned,
+            }),
+            ("iam", Some(("user", path))) if !path.is_empty() => Ok(Principal::User {
+                account,
+                name: last(path),
+                arn: owned,
+            }),
+            ("iam", Some(("role", path))) if !path.is_empty() => Ok(Principal::Role {
+                account,
+                name: last(path),
+                arn: owned,
+            }),
             ("sts", Some(("assumed-role", rest))) => match rest.split_once('/') {
                 Some((role, session)) if !role.is_empty() && !session.is_empty() => {
                     Ok(Principal::AssumedRole {
@@ -64,7 +95,11 @@ impl Principal {
                 _ => Err(format!("`{arn}` must be assumed-role/ROLE/SESSION")),
             },
             ("sts", Some(("federated-user", name))) if !name.is_empty() => {
-                Ok(Principal::FederatedUser { account, name: name.to_string(), arn: owned })
+                Ok(Principal::FederatedUser {
+                    account,
+                    name: name.to_string(),
+                    arn: owned,
+                })
             }
             _ => Err(format!("`{arn}` is not a user, role, session or root ARN")),
         }
@@ -107,7 +142,12 @@ impl Principal {
     /// which a session ARN does not carry).
     pub fn principal_arn(&self) -> Option<String> {
         match self {
-            Principal::AssumedRole { account, role_name, arn, .. } => {
+            Principal::AssumedRole {
+                account,
+                role_name,
+                arn,
+                ..
+            } => {
                 let partition = arn.split(':').nth(1).unwrap_or("aws");
                 Some(format!("arn:{partition}:iam::{account}:role/{role_name}"))
             }
@@ -179,7 +219,10 @@ pub(crate) fn is_account_id(text: &str) -> bool {
 }
 
 pub(crate) fn is_partition(text: &str) -> bool {
-    matches!(text, "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-eusc")
+    matches!(
+        text,
+        "aws" | "aws-cn" | "aws-us-gov" | "aws-iso" | "aws-iso-b" | "aws-eusc"
+    )
 }
 
 /// The key under `Principal` that an entry came from.
@@ -219,7 +262,11 @@ pub enum PrincipalEntry {
     Any,
     Account(String),
     User(String),
-    Role { account: String, name: String, arn: String },
+    Role {
+        account: String,
+        name: String,
+        arn: String,
+    },
     Session(String),
     FederatedUser(String),
     Service(String),
@@ -227,7 +274,10 @@ pub enum PrincipalEntry {
     CanonicalUser(String),
     /// A value IAM would refuse; it matches nothing in an allow and
     /// everything in a deny, so the engine never fails open.
-    Invalid { value: String, reason: String },
+    Invalid {
+        value: String,
+        reason: String,
+    },
 }
 
 /// How a resource-based policy's `Principal` matched the caller.
@@ -265,11 +315,16 @@ impl PrincipalEntry {
             }
             PrincipalKind::Service => invalid("a service principal ends in `.amazonaws.com`"),
             PrincipalKind::Federated => {
-                let known = ["accounts.google.com", "graph.facebook.com", "www.amazon.com"];
-                let provider = value.split_once(":oidc-provider/").or(value.split_once(":saml-provider/"));
-                if known.contains(&value) || value == "cognito-identity.amazonaws.com" {
-                    PrincipalEntry::Federated(value.to_string())
-                } else if provider.is_some() && value.starts_with("arn:") {
+                let known = [
+                    "accounts.google.com",
+                    "graph.facebook.com",
+                    "www.amazon.com",
+                ];
+                let provider = value
+                    .split_once(":oidc-provider/")
+                    .or(value.split_once(":saml-provider/"));
+                let named = known.contains(&value) || value == "cognito-identity.amazonaws.com";
+                if named || provider.is_some() && value.starts_with("arn:") {
                     PrincipalEntry::Federated(value.to_string())
                 } else {
                     invalid("a federated principal is an OIDC or SAML provider ARN")
@@ -293,18 +348,40 @@ impl PrincipalEntry {
             (E::Account(account), _) if caller.account() == Some(account.as_str()) => {
                 Some(PrincipalMatch::Account)
             }
-            (E::User(arn), Principal::User { arn: caller_arn, .. }) if arn == caller_arn => {
-                Some(PrincipalMatch::Exact)
-            }
-            (E::Role { arn, .. }, Principal::Role { arn: caller_arn, .. }) if arn == caller_arn => {
-                Some(PrincipalMatch::Exact)
-            }
+            (
+                E::User(arn),
+                Principal::User {
+                    arn: caller_arn, ..
+                },
+            ) if arn == caller_arn => Some(PrincipalMatch::Exact),
+            (
+                E::Role { arn, .. },
+                Principal::Role {
+                    arn: caller_arn, ..
+                },
+            ) if arn == caller_arn => Some(PrincipalMatch::Exact),
             (
                 E::Role { account, name, .. },
-                Principal::AssumedRole { account: caller_account, role_name, .. },
-            ) if account == caller_account && name == role_name => Some(PrincipalMatch::RoleOfSession),
-            (E::Session(arn), Principal::AssumedRole { arn: caller_arn, .. })
-            | (E::FederatedUser(arn), Principal::FederatedUser { arn: caller_arn, .. })
+                Principal::AssumedRole {
+                    account: caller_account,
+                    role_name,
+                    ..
+                },
+            ) if account == caller_account && name == role_name => {
+                Some(PrincipalMatch::RoleOfSession)
+            }
+            (
+                E::Session(arn),
+                Principal::AssumedRole {
+                    arn: caller_arn, ..
+                },
+            )
+            | (
+                E::FederatedUser(arn),
+                Principal::FederatedUser {
+                    arn: caller_arn, ..
+                },
+            )
             | (E::Service(arn), Principal::Service(caller_arn))
             | (E::Federated(arn), Principal::Federated(caller_arn))
             | (E::CanonicalUser(arn), Principal::CanonicalUser(caller_arn))
@@ -331,9 +408,11 @@ fn parse_aws_entry(value: &str) -> Result<PrincipalEntry, String> {
         return Ok(PrincipalEntry::Account(value.to_string()));
     }
     if value.contains(['*', '?']) {
-        return Err("wildcards are not allowed in a principal ARN; use `*` alone or a condition \
+        return Err(
+            "wildcards are not allowed in a principal ARN; use `*` alone or a condition \
                     on `aws:PrincipalArn`"
-            .to_string());
+                .to_string(),
+        );
     }
     let parts: Vec<&str> = value.splitn(6, ':').collect();
     let &["arn", partition, service, "", account, resource] = parts.as_slice() else {
@@ -359,8 +438,9 @@ fn parse_aws_entry(value: &str) -> Result<PrincipalEntry, String> {
         ("sts", Some(("federated-user", name))) if !name.is_empty() => {
             Ok(PrincipalEntry::FederatedUser(arn))
         }
-        _ => Err("an AWS principal names a root, user, role, assumed-role or federated-user"
-            .to_string()),
+        _ => Err(
+            "an AWS principal names a root, user, role, assumed-role or federated-user".to_string(),
+        ),
     }
 }
 
@@ -371,7 +451,10 @@ mod tests {
     #[test]
     fn parses_callers() {
         let s = Principal::from_arn("arn:aws:sts::111122223333:assumed-role/app/s1").unwrap();
-        assert_eq!(s.principal_arn().unwrap(), "arn:aws:iam::111122223333:role/app");
+        assert_eq!(
+            s.principal_arn().unwrap(),
+            "arn:aws:iam::111122223333:role/app"
+        );
         assert!(s.userid().unwrap().starts_with("AROA"));
         assert!(Principal::from_arn("arn:aws:iam::1111:root").is_err());
         assert!(Principal::from_arn("arn:aws:iam::111122223333:group/x").is_err());
@@ -380,7 +463,8 @@ mod tests {
     #[test]
     fn match_kinds() {
         let session = Principal::from_arn("arn:aws:sts::111122223333:assumed-role/app/s1").unwrap();
-        let role = PrincipalEntry::parse(PrincipalKind::Aws, "arn:aws:iam::111122223333:role/x/app");
+        let role =
+            PrincipalEntry::parse(PrincipalKind::Aws, "arn:aws:iam::111122223333:role/x/app");
         assert_eq!(role.matches(&session), Some(PrincipalMatch::RoleOfSession));
         let acct = PrincipalEntry::parse(PrincipalKind::Aws, "111122223333");
         assert_eq!(acct.matches(&session), Some(PrincipalMatch::Account));
@@ -394,7 +478,10 @@ mod tests {
     fn stable_ids_look_like_iam() {
         let id = stable_id("AIDA", "arn:aws:iam::111122223333:user/alice");
         assert_eq!(id.len(), 21);
-        assert_eq!(id, stable_id("AIDA", "arn:aws:iam::111122223333:user/alice"));
+        assert_eq!(
+            id,
+            stable_id("AIDA", "arn:aws:iam::111122223333:user/alice")
+        );
         assert_ne!(id, stable_id("AIDA", "arn:aws:iam::111122223333:user/bob"));
     }
 }

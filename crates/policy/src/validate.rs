@@ -59,16 +59,20 @@ impl PolicyType {
                 (6_144, "Cannot exceed quota for PolicySize: 6144")
             }
             PolicyType::Trust => (2_048, "Cannot exceed quota for ACLSizePerRole: 2048"),
-            PolicyType::Scp | PolicyType::Rcp => {
-                (5_120, "Policy document exceeds the maximum size of 5120 characters")
-            }
+            PolicyType::Scp | PolicyType::Rcp => (
+                5_120,
+                "Policy document exceeds the maximum size of 5120 characters",
+            ),
             PolicyType::Session => (2_048, "Session policy exceeds the 2048 character limit"),
             PolicyType::Resource => (20_480, "Policies must be less than 20 KB"),
         }
     }
 
     fn requires_principal(self) -> bool {
-        matches!(self, PolicyType::Resource | PolicyType::Trust | PolicyType::Rcp)
+        matches!(
+            self,
+            PolicyType::Resource | PolicyType::Trust | PolicyType::Rcp
+        )
     }
 }
 
@@ -89,10 +93,16 @@ impl FromStr for PolicyType {
             "assume-role" => "trust",
             other => other,
         };
-        PolicyType::ALL.into_iter().find(|t| t.name() == alias).ok_or_else(|| {
-            let names: Vec<_> = PolicyType::ALL.iter().map(|t| t.name()).collect();
-            format!("`{text}` is not a policy type; use one of {}", names.join(", "))
-        })
+        PolicyType::ALL
+            .into_iter()
+            .find(|t| t.name() == alias)
+            .ok_or_else(|| {
+                let names: Vec<_> = PolicyType::ALL.iter().map(|t| t.name()).collect();
+                format!(
+                    "`{text}` is not a policy type; use one of {}",
+                    names.join(", ")
+                )
+            })
     }
 }
 
@@ -149,13 +159,20 @@ pub fn validate(policy: &Policy, policy_type: PolicyType) -> Vec<PolicyError> {
     }
     for (i, statement) in policy.statements.iter().enumerate() {
         check_statement(statement, policy_type, &mut errors);
-        if let (Some(sid), Some(span)) = (&statement.sid, statement.sid_span) {
-            if policy.statements.iter().take(i).any(|earlier| earlier.sid.as_ref() == Some(sid)) {
-                errors.push(
-                    PolicyError::malformed("Statement IDs (SID) in a single policy must be unique.", span)
-                        .with_help(format!("`{sid}` is used by an earlier statement")),
-                );
-            }
+        if let (Some(sid), Some(span)) = (&statement.sid, statement.sid_span)
+            && policy
+                .statements
+                .iter()
+                .take(i)
+                .any(|earlier| earlier.sid.as_ref() == Some(sid))
+        {
+            errors.push(
+                PolicyError::malformed(
+                    "Statement IDs (SID) in a single policy must be unique.",
+                    span,
+                )
+                .with_help(format!("`{sid}` is used by an earlier statement")),
+            );
         }
     }
     errors
@@ -163,13 +180,14 @@ pub fn validate(policy: &Policy, policy_type: PolicyType) -> Vec<PolicyError> {
 
 fn check_statement(statement: &Statement, policy_type: PolicyType, errors: &mut Vec<PolicyError>) {
     let at = statement.span;
-    if let (Some(sid), Some(span)) = (&statement.sid, statement.sid_span) {
-        if policy_type != PolicyType::Resource && !sid.chars().all(|c| c.is_ascii_alphanumeric()) {
-            errors.push(
-                PolicyError::malformed("Statement IDs (SID) must be alpha-numeric.", span)
-                    .with_help("IAM takes `[0-9A-Za-z]*` as a Sid"),
-            );
-        }
+    if let (Some(sid), Some(span)) = (&statement.sid, statement.sid_span)
+        && policy_type != PolicyType::Resource
+        && !sid.chars().all(|c| c.is_ascii_alphanumeric())
+    {
+        errors.push(
+            PolicyError::malformed("Statement IDs (SID) must be alpha-numeric.", span)
+                .with_help("IAM takes `[0-9A-Za-z]*` as a Sid"),
+        );
     }
     check_actions(statement, policy_type, errors);
     check_resources(statement, policy_type, errors);
@@ -183,18 +201,33 @@ fn check_statement(statement: &Statement, policy_type: PolicyType, errors: &mut 
             );
         } else if let Err(reason) = &c.values {
             errors.push(
-                PolicyError::malformed(format!("Invalid value for condition key {} under {}.", c.key, c.operator.name), condition.span)
-                    .with_help(reason.clone()),
+                PolicyError::malformed(
+                    format!(
+                        "Invalid value for condition key {} under {}.",
+                        c.key, c.operator.name
+                    ),
+                    condition.span,
+                )
+                .with_help(reason.clone()),
             );
         }
         if !has_vendor(&c.key) {
             errors.push(
-                PolicyError::malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.", condition.span)
-                    .with_help(format!("`{}` is not a condition key such as `aws:SourceIp`", c.key)),
+                PolicyError::malformed(
+                    "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+                    condition.span,
+                )
+                .with_help(format!(
+                    "`{}` is not a condition key such as `aws:SourceIp`",
+                    c.key
+                )),
             );
         }
     }
-    if policy_type == PolicyType::Rcp && statement.effect == Effect::Allow && !is_full_access(statement) {
+    if policy_type == PolicyType::Rcp
+        && statement.effect == Effect::Allow
+        && !is_full_access(statement)
+    {
         errors.push(
             PolicyError::malformed("RCPs support only Deny statements.", at).with_help(
                 "an RCP cannot grant: `RCPFullAWSAccess` (Allow `*` on `*` to `*`) is the only allow; write `\"Effect\": \"Deny\"`",
@@ -205,8 +238,14 @@ fn check_statement(statement: &Statement, policy_type: PolicyType, errors: &mut 
 
 fn check_actions(statement: &Statement, policy_type: PolicyType, errors: &mut Vec<PolicyError>) {
     let Some(action) = statement.action.as_ref().filter(|a| !a.items.is_empty()) else {
-        let span = statement.action.as_ref().map_or(statement.span, |a| a.key_span);
-        errors.push(PolicyError::malformed("Policy statement must contain actions.", span));
+        let span = statement
+            .action
+            .as_ref()
+            .map_or(statement.span, |a| a.key_span);
+        errors.push(PolicyError::malformed(
+            "Policy statement must contain actions.",
+            span,
+        ));
         return;
     };
     for item in &action.items {
@@ -216,19 +255,27 @@ fn check_actions(statement: &Statement, policy_type: PolicyType, errors: &mut Ve
         }
         let Some((vendor, name)) = text.split_once(':') else {
             errors.push(
-                PolicyError::malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.", item.span)
-                    .with_help(format!("write the action as `service:{text}`")),
+                PolicyError::malformed(
+                    "Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.",
+                    item.span,
+                )
+                .with_help(format!("write the action as `service:{text}`")),
             );
             continue;
         };
         let vendor_ok = !vendor.is_empty()
-            && vendor.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?');
+            && vendor
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'*' || b == b'?');
         let name_ok = !name.is_empty()
-            && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'*' || b == b'?' || b == b'-' || b == b'_');
+            && name.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || b == b'*' || b == b'?' || b == b'-' || b == b'_'
+            });
         if !vendor_ok || !name_ok {
-            errors.push(PolicyError::malformed(format!("Action {text} is not valid."), item.span).with_help(
-                "an action is `service:Name`, with `*` and `?` as wildcards",
-            ));
+            errors.push(
+                PolicyError::malformed(format!("Action {text} is not valid."), item.span)
+                    .with_help("an action is `service:Name`, with `*` and `?` as wildcards"),
+            );
             continue;
         }
         let lower = text.to_ascii_lowercase();
@@ -238,10 +285,16 @@ fn check_actions(statement: &Statement, policy_type: PolicyType, errors: &mut Ve
                     .with_help(format!("`{text}` is not an action a trust policy can allow; use `sts:AssumeRole`, `sts:AssumeRoleWithWebIdentity`, `sts:AssumeRoleWithSAML`, `sts:TagSession`, `sts:SetSourceIdentity` or `sts:SetContext`")),
             );
         }
-        if policy_type == PolicyType::Rcp && !vendor.contains('*') && !RCP_SERVICES.contains(&vendor) {
+        if policy_type == PolicyType::Rcp
+            && !vendor.contains('*')
+            && !RCP_SERVICES.contains(&vendor)
+        {
             errors.push(
-                PolicyError::malformed(format!("RCPs do not support the service {vendor}."), item.span)
-                    .with_help(format!("RCPs apply to {}", RCP_SERVICES.join(", "))),
+                PolicyError::malformed(
+                    format!("RCPs do not support the service {vendor}."),
+                    item.span,
+                )
+                .with_help(format!("RCPs apply to {}", RCP_SERVICES.join(", "))),
             );
         }
     }
@@ -253,28 +306,49 @@ fn trust_action(lower: &str) -> bool {
         return false;
     };
     let context = crate::context::Context::default();
-    TRUST_ACTIONS.iter().any(|a| pattern.matches(a, &context, true))
+    TRUST_ACTIONS
+        .iter()
+        .any(|a| pattern.matches(a, &context, true))
 }
 
 fn check_resources(statement: &Statement, policy_type: PolicyType, errors: &mut Vec<PolicyError>) {
     match (&statement.resource, policy_type) {
         (Some(resource), PolicyType::Trust) => {
-            errors.push(PolicyError::malformed(
-                format!("Has prohibited field {}.", if resource.negated { "NotResource" } else { "Resource" }),
-                resource.key_span,
-            ).with_help("a trust policy applies to its own role and names no resource"));
+            errors.push(
+                PolicyError::malformed(
+                    format!(
+                        "Has prohibited field {}.",
+                        if resource.negated {
+                            "NotResource"
+                        } else {
+                            "Resource"
+                        }
+                    ),
+                    resource.key_span,
+                )
+                .with_help("a trust policy applies to its own role and names no resource"),
+            );
         }
         (None, PolicyType::Trust) => {}
-        (None, _) => errors.push(PolicyError::malformed("Policy statement must contain resources.", statement.span)),
+        (None, _) => errors.push(PolicyError::malformed(
+            "Policy statement must contain resources.",
+            statement.span,
+        )),
         (Some(resource), _) if resource.items.is_empty() => {
-            errors.push(PolicyError::malformed("Policy statement must contain resources.", resource.key_span));
+            errors.push(PolicyError::malformed(
+                "Policy statement must contain resources.",
+                resource.key_span,
+            ));
         }
         (Some(resource), _) => {
             for item in &resource.items {
                 if let Some(reason) = arn_problem(&item.value) {
                     errors.push(
-                        PolicyError::malformed(format!("Resource {} must be in ARN format or \"*\".", item.value), item.span)
-                            .with_help(reason),
+                        PolicyError::malformed(
+                            format!("Resource {} must be in ARN format or \"*\".", item.value),
+                            item.span,
+                        )
+                        .with_help(reason),
                     );
                 }
             }
@@ -289,7 +363,9 @@ fn arn_problem(text: &str) -> Option<String> {
     }
     let parts: Vec<&str> = text.splitn(6, ':').collect();
     let &[arn, partition, service, _region, _account, resource] = parts.as_slice() else {
-        return Some("an ARN has six parts: `arn:partition:service:region:account:resource`".into());
+        return Some(
+            "an ARN has six parts: `arn:partition:service:region:account:resource`".into(),
+        );
     };
     if arn != "arn" {
         return Some("an ARN starts with `arn:`".into());
@@ -306,25 +382,35 @@ fn arn_problem(text: &str) -> Option<String> {
 fn check_principal(statement: &Statement, policy_type: PolicyType, errors: &mut Vec<PolicyError>) {
     let Some(block) = &statement.principal else {
         if policy_type.requires_principal() {
-            errors.push(PolicyError::malformed("Missing required field Principal", statement.span).with_help(
-                format!("a {policy_type} policy names who it applies to in `Principal`"),
-            ));
+            errors.push(
+                PolicyError::malformed("Missing required field Principal", statement.span)
+                    .with_help(format!(
+                        "{policy_type} policies name who they apply to in `Principal`"
+                    )),
+            );
         }
         return;
     };
-    let field = if block.negated { "NotPrincipal" } else { "Principal" };
+    let field = if block.negated {
+        "NotPrincipal"
+    } else {
+        "Principal"
+    };
     match policy_type {
-        PolicyType::Identity | PolicyType::PermissionsBoundary | PolicyType::Session | PolicyType::Scp => {
+        PolicyType::Identity
+        | PolicyType::PermissionsBoundary
+        | PolicyType::Session
+        | PolicyType::Scp => {
             errors.push(
                 PolicyError::malformed("Policy document should not specify a principal.", block.key_span)
-                    .with_help(format!("a {policy_type} policy applies to the principal it is attached to; remove `{field}`")),
+                    .with_help(format!("{policy_type} policies apply to the principal they are attached to; remove `{field}`")),
             );
             return;
         }
         PolicyType::Trust | PolicyType::Rcp if block.negated => {
             errors.push(
                 PolicyError::malformed(format!("Has prohibited field {field}."), block.key_span)
-                    .with_help(format!("a {policy_type} policy cannot use `NotPrincipal`")),
+                    .with_help(format!("{policy_type} policies cannot use `NotPrincipal`")),
             );
         }
         PolicyType::Rcp if !block.entries.iter().all(|e| e.value == PrincipalEntry::Any) => {
@@ -338,8 +424,14 @@ fn check_principal(statement: &Statement, policy_type: PolicyType, errors: &mut 
     for (entry, (kind, written)) in block.entries.iter().zip(&block.written) {
         if let PrincipalEntry::Invalid { reason, .. } = &entry.value {
             errors.push(
-                PolicyError::malformed(format!("Invalid principal in policy: \"{}\":\"{written}\"", kind.key()), entry.span)
-                    .with_help(reason.clone()),
+                PolicyError::malformed(
+                    format!(
+                        "Invalid principal in policy: \"{}\":\"{written}\"",
+                        kind.key()
+                    ),
+                    entry.span,
+                )
+                .with_help(reason.clone()),
             );
         }
     }
@@ -347,13 +439,15 @@ fn check_principal(statement: &Statement, policy_type: PolicyType, errors: &mut 
 
 fn is_full_access(statement: &Statement) -> bool {
     let all = |b: &Option<crate::policy::MatchBlock>| {
-        b.as_ref().is_some_and(|b| !b.negated && b.items.iter().all(|i| i.value == "*"))
+        b.as_ref()
+            .is_some_and(|b| !b.negated && b.items.iter().all(|i| i.value == "*"))
     };
     all(&statement.action) && all(&statement.resource) && statement.conditions.is_empty()
 }
 
 fn has_vendor(key: &str) -> bool {
-    key.split_once(':').is_some_and(|(vendor, name)| !vendor.is_empty() && !name.is_empty())
+    key.split_once(':')
+        .is_some_and(|(vendor, name)| !vendor.is_empty() && !name.is_empty())
 }
 
 /// The span of the problem's place, for callers that only have a policy.
