@@ -149,8 +149,8 @@ impl Case {
         context.derive_from_principal(&principal, now);
 
         let mut problems = Vec::new();
-        let mut policy = |field: &str, value: &Value, fallback: &str, ty: PolicyType| {
-            let named = parse_policy(field, value, fallback)?;
+        let mut policy = |field: &str, value: &Value, ty: PolicyType| {
+            let named = parse_policy(field, value)?;
             for e in validate(&named.policy, ty) {
                 problems.push(problem(&named, &e));
             }
@@ -161,14 +161,7 @@ impl Case {
             Some(Value::Array(items)) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| {
-                    policy(
-                        &format!("identity_policies[{i}]"),
-                        v,
-                        &format!("#{i}"),
-                        PolicyType::Identity,
-                    )
-                })
+                .map(|(i, v)| policy(&format!("identity_policies[{i}]"), v, PolicyType::Identity))
                 .collect::<Result<_, _>>()?,
             Some(_) => {
                 return Err(case_error(
@@ -199,7 +192,7 @@ impl Case {
         };
         let mut optional = |field: &str, ty: PolicyType| match fields.get(field) {
             None | Some(Value::Null) => Ok(None),
-            Some(v) => policy(field, v, "", ty).map(Some),
+            Some(v) => policy(field, v, ty).map(Some),
         };
         let resource_policy = optional("resource_policy", resource_type)?;
         let boundary = optional("permissions_boundary", PolicyType::PermissionsBoundary)?;
@@ -387,16 +380,16 @@ fn parse_context(value: Option<&Value>) -> Result<Context, CaseError> {
 }
 
 /// A policy document, or `{"name": ..., "document": ...}`.
-fn parse_policy(field: &str, value: &Value, fallback: &str) -> Result<NamedPolicy, CaseError> {
+fn parse_policy(field: &str, value: &Value) -> Result<NamedPolicy, CaseError> {
     let (name, document) = match value {
         Value::Object(map) if map.contains_key("document") => {
-            let name = map.get("name").and_then(Value::as_str).unwrap_or(fallback);
+            let name = map.get("name").and_then(Value::as_str).unwrap_or(field);
             (
                 name.to_string(),
                 map.get("document").unwrap_or(&Value::Null),
             )
         }
-        Value::Object(_) => (fallback.to_string(), value),
+        Value::Object(_) => (field.to_string(), value),
         _ => {
             return Err(case_error(
                 field,
@@ -415,12 +408,7 @@ fn parse_policy(field: &str, value: &Value, fallback: &str) -> Result<NamedPolic
             .collect();
         case_error(field, messages.join("; "))
     })?;
-    let name = if name.is_empty() {
-        field.to_string()
-    } else {
-        name
-    };
-    Ok(NamedPolicy::new(name.trim_start_matches('#'), policy))
+    Ok(NamedPolicy::new(&name, policy))
 }
 
 fn parse_levels(
@@ -442,20 +430,32 @@ fn parse_levels(
     let count = levels.len();
     let mut out = Vec::with_capacity(count);
     for (i, level) in levels.iter().enumerate() {
-        let name = match i {
+        let default_name = match i {
             0 => "root".to_string(),
             _ if i + 1 == count => "account".to_string(),
             _ => format!("OU level {i}"),
         };
-        let Value::Array(items) = level else {
-            return Err(case_error(
-                &format!("{field}[{i}]"),
-                "a level is an array of policies",
-            ));
+        let (name, items) = match level {
+            Value::Array(items) => (default_name, items),
+            Value::Object(map) => match (map.get("name"), map.get("policies")) {
+                (Some(Value::String(name)), Some(Value::Array(items))) => (name.clone(), items),
+                _ => {
+                    return Err(case_error(
+                        &format!("{field}[{i}]"),
+                        "a named level is {\"name\": \"OU Workloads\", \"policies\": [...]}",
+                    ));
+                }
+            },
+            _ => {
+                return Err(case_error(
+                    &format!("{field}[{i}]"),
+                    "a level is an array of policies, or {\"name\": ..., \"policies\": [...]}",
+                ));
+            }
         };
         let mut policies = Vec::with_capacity(items.len());
         for (j, item) in items.iter().enumerate() {
-            let named = parse_policy(&format!("{field}[{i}][{j}]"), item, &format!("#{j}"))?;
+            let named = parse_policy(&format!("{field}[{i}][{j}]"), item)?;
             for e in validate(&named.policy, ty) {
                 problems.push(problem(&named, &e));
             }
