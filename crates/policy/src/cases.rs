@@ -282,19 +282,11 @@ pub fn run_case(line: &str, default_id: &str, now: Timestamp) -> Result<CaseResu
 /// Whether the request is a role assumption decided by the role's trust policy.
 fn targets_role_trust(action: &str, resource: &str) -> bool {
     let action = action.to_ascii_lowercase();
-    let sts = [
-        "sts:assumerole",
-        "sts:assumerolewithwebidentity",
-        "sts:assumerolewithsaml",
-        "sts:tagsession",
-        "sts:setsourceidentity",
-        "sts:setcontext",
-    ];
     let on_role = resource
         .split(':')
         .nth(5)
         .is_some_and(|r| r.starts_with("role/"));
-    sts.contains(&action.as_str()) && on_role
+    crate::validate::TRUST_ACTIONS.contains(&action.as_str()) && on_role
 }
 
 fn problem(named: &NamedPolicy, error: &PolicyError) -> PolicyProblem {

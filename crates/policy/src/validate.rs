@@ -106,8 +106,8 @@ impl FromStr for PolicyType {
     }
 }
 
-/// Actions a trust policy may name.
-const TRUST_ACTIONS: [&str; 6] = [
+/// Actions a trust policy may name (lower case).
+pub(crate) const TRUST_ACTIONS: [&str; 6] = [
     "sts:assumerole",
     "sts:assumerolewithwebidentity",
     "sts:assumerolewithsaml",
