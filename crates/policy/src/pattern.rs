@@ -127,6 +127,9 @@ impl Pattern {
     /// Matches an ARN segment by segment; a pattern that is not an ARN falls
     /// back to a whole-string match.
     pub fn matches_arn(&self, arn: &str, context: &Context) -> bool {
+        if let Some(exact) = &self.exact {
+            return exact == arn;
+        }
         let Some(segments) = &self.segments else {
             return self.matches(arn, context, false);
         };

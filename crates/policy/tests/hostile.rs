@@ -2,7 +2,12 @@
 //! the validator, the evaluator or the case parser.
 
 // Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use orgtwin_policy::cases::run_case;
 use orgtwin_policy::{
@@ -17,7 +22,9 @@ fn exercise(source: &str) {
     for ty in PolicyType::ALL {
         let _ = validate_source(source, ty);
     }
-    let Ok(policy) = Policy::parse(source) else { return };
+    let Ok(policy) = Policy::parse(source) else {
+        return;
+    };
     let named = NamedPolicy::new("fuzzed", policy);
     let principal = Principal::from_arn("arn:aws:sts::111122223333:assumed-role/x/s").unwrap();
     let mut context = Context::default();

@@ -26,7 +26,11 @@ use subtle::ConstantTimeEq;
 type HmacSha256 = Hmac<Sha256>;
 
 /// Characters SigV4 leaves unencoded: `A-Z a-z 0-9 - _ . ~`.
-const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+const SIGV4_SET: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
 const SIGV4_PATH_SET: &AsciiSet = &SIGV4_SET.remove(b'/');
 
 /// How far the request's clock may be from the server's.
@@ -73,7 +77,10 @@ pub struct CredentialScope {
 
 impl CredentialScope {
     fn scope(&self) -> String {
-        format!("{}/{}/{}/aws4_request", self.date, self.region, self.service)
+        format!(
+            "{}/{}/{}/aws4_request",
+            self.date, self.region, self.service
+        )
     }
 }
 
@@ -151,7 +158,9 @@ pub fn query_pairs(query: &str) -> Vec<(String, String)> {
 
 fn decode_component(text: &str) -> String {
     let plus_as_space = text.replace('+', " ");
-    percent_decode_str(&plus_as_space).decode_utf8_lossy().into_owned()
+    percent_decode_str(&plus_as_space)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Reads the signature of a request without verifying it: the caller needs
@@ -159,7 +168,12 @@ fn decode_component(text: &str) -> String {
 /// signed at all.
 pub fn read_signature(parts: &HttpParts<'_>) -> Result<Option<Signature>, SigV4Error> {
     let query = query_pairs(parts.query);
-    let q = |name: &str| query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let q = |name: &str| {
+        query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
     let header_auth = parts.header("authorization");
     let presigned = q("X-Amz-Algorithm").is_some() || q("X-Amz-Signature").is_some();
     match (header_auth, presigned) {
@@ -174,7 +188,10 @@ pub fn read_signature(parts: &HttpParts<'_>) -> Result<Option<Signature>, SigV4E
 
 fn read_header_form(parts: &HttpParts<'_>, auth: &str) -> Result<Signature, SigV4Error> {
     let rest = auth.strip_prefix("AWS4-HMAC-SHA256").ok_or_else(|| {
-        incomplete(format!("Authorization header algorithm is not AWS4-HMAC-SHA256: `{}`", auth.split(' ').next().unwrap_or_default()))
+        incomplete(format!(
+            "Authorization header algorithm is not AWS4-HMAC-SHA256: `{}`",
+            auth.split(' ').next().unwrap_or_default()
+        ))
     })?;
     let (mut credential, mut signed, mut signature) = (None, None, None);
     for field in rest.split(',') {
@@ -187,20 +204,30 @@ fn read_header_form(parts: &HttpParts<'_>, auth: &str) -> Result<Signature, SigV
             signature = Some(v);
         }
     }
-    let missing: Vec<&str> = [("Credential", credential), ("SignedHeaders", signed), ("Signature", signature)]
-        .iter()
-        .filter(|(_, v)| v.is_none())
-        .map(|(n, _)| *n)
-        .collect();
+    let missing: Vec<&str> = [
+        ("Credential", credential),
+        ("SignedHeaders", signed),
+        ("Signature", signature),
+    ]
+    .iter()
+    .filter(|(_, v)| v.is_none())
+    .map(|(n, _)| *n)
+    .collect();
     if !missing.is_empty() {
-        let list = missing.iter().map(|m| format!("'{m}'")).collect::<Vec<_>>().join(", ");
+        let list = missing
+            .iter()
+            .map(|m| format!("'{m}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
         return Err(incomplete(format!(
             "Authorization header requires {list} parameter. Authorization={auth}"
         )));
     }
-    let amz_date = parts
-        .header("x-amz-date")
-        .ok_or_else(|| incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."))?;
+    let amz_date = parts.header("x-amz-date").ok_or_else(|| {
+        incomplete(
+            "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+        )
+    })?;
     finish_signature(
         credential.unwrap_or_default(),
         signed.unwrap_or_default(),
@@ -216,11 +243,17 @@ fn read_presigned_form<'q>(
     q: &dyn Fn(&str) -> Option<&'q str>,
 ) -> Result<Signature, SigV4Error> {
     let required = |name: &str| {
-        q(name).ok_or_else(|| incomplete(format!("Query-string authentication requires the {name} parameter")))
+        q(name).ok_or_else(|| {
+            incomplete(format!(
+                "Query-string authentication requires the {name} parameter"
+            ))
+        })
     };
     let algorithm = required("X-Amz-Algorithm")?;
     if algorithm != "AWS4-HMAC-SHA256" {
-        return Err(incomplete(format!("X-Amz-Algorithm `{algorithm}` is not AWS4-HMAC-SHA256")));
+        return Err(incomplete(format!(
+            "X-Amz-Algorithm `{algorithm}` is not AWS4-HMAC-SHA256"
+        )));
     }
     let expires: i64 = required("X-Amz-Expires")?
         .parse()
@@ -233,7 +266,9 @@ fn read_presigned_form<'q>(
         required("X-Amz-Signature")?,
         required("X-Amz-Date")?,
         q("X-Amz-Security-Token").map(str::to_string),
-        SignatureForm::Presigned { expires_seconds: expires },
+        SignatureForm::Presigned {
+            expires_seconds: expires,
+        },
     )
 }
 
@@ -256,15 +291,21 @@ fn finish_signature(
             "Credential should be scoped with a valid terminator: 'aws4_request', not '{terminator}'."
         )));
     }
-    let time = parse_amz_date(amz_date)
-        .ok_or_else(|| incomplete(format!("X-Amz-Date `{amz_date}` is not in the form 20261203T170824Z")))?;
+    let time = parse_amz_date(amz_date).ok_or_else(|| {
+        incomplete(format!(
+            "X-Amz-Date `{amz_date}` is not in the form 20261203T170824Z"
+        ))
+    })?;
     if !amz_date.starts_with(date) || date.len() != 8 {
         return Err(SigV4Error::SignatureDoesNotMatch(format!(
             "Credential should be scoped to a valid date: '{}', not '{date}'.",
             amz_date.get(..8).unwrap_or_default()
         )));
     }
-    let signed_headers: Vec<String> = signed_headers.split(';').map(str::to_ascii_lowercase).collect();
+    let signed_headers: Vec<String> = signed_headers
+        .split(';')
+        .map(str::to_ascii_lowercase)
+        .collect();
     if !signed_headers.iter().any(|h| h == "host") {
         return Err(SigV4Error::SignatureDoesNotMatch(
             "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.".into(),
@@ -316,7 +357,9 @@ pub fn verify(
             return Err(SigV4Error::SignatureDoesNotMatch(format!(
                 "Signature expired: {} is now earlier than {} ({} - 15 min.)",
                 signature.amz_date,
-                amz_date(Timestamp::from_unix_seconds(now.seconds() - MAX_SKEW_SECONDS)),
+                amz_date(Timestamp::from_unix_seconds(
+                    now.seconds() - MAX_SKEW_SECONDS
+                )),
                 amz_date(now)
             )));
         }
@@ -324,7 +367,9 @@ pub fn verify(
             return Err(SigV4Error::SignatureDoesNotMatch(format!(
                 "Signature not yet current: {} is still later than {} ({} + 15 min.)",
                 signature.amz_date,
-                amz_date(Timestamp::from_unix_seconds(now.seconds() + MAX_SKEW_SECONDS)),
+                amz_date(Timestamp::from_unix_seconds(
+                    now.seconds() + MAX_SKEW_SECONDS
+                )),
                 amz_date(now)
             )));
         }
@@ -342,7 +387,11 @@ pub fn verify(
     );
     let key = signing_key(secret, &signature.credential);
     let expected = hex::encode(hmac(&key, string_to_sign.as_bytes()));
-    if expected.as_bytes().ct_eq(signature.signature.as_bytes()).into() {
+    if expected
+        .as_bytes()
+        .ct_eq(signature.signature.as_bytes())
+        .into()
+    {
         Ok(())
     } else {
         Err(SigV4Error::SignatureDoesNotMatch(MISMATCH.into()))
@@ -381,7 +430,11 @@ fn canonical_request(parts: &HttpParts<'_>, signature: &Signature) -> Result<Str
         .map(|(k, v)| (encode(&k), encode(&v)))
         .collect();
     query.sort();
-    let query = query.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
+    let query = query
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("&");
     let mut headers = String::new();
     for name in &signature.signed_headers {
         let values: Vec<String> = parts.header_values(name).map(trim_header_value).collect();
@@ -396,8 +449,12 @@ fn canonical_request(parts: &HttpParts<'_>, signature: &Signature) -> Result<Str
         headers.push('\n');
     }
     let payload = match signature.form {
-        SignatureForm::Presigned { .. } if signature.credential.service == "s3" => "UNSIGNED-PAYLOAD",
-        _ => parts.header("x-amz-content-sha256").unwrap_or(parts.body_sha256),
+        SignatureForm::Presigned { .. } if signature.credential.service == "s3" => {
+            "UNSIGNED-PAYLOAD"
+        }
+        _ => parts
+            .header("x-amz-content-sha256")
+            .unwrap_or(parts.body_sha256),
     };
     Ok(format!(
         "{}\n{uri}\n{query}\n{headers}\n{}\n{payload}",
@@ -465,22 +522,62 @@ mod tests {
         let signature = read_signature(&parts).unwrap().unwrap();
         assert_eq!(signature.credential.service, "iam");
         let now = parse_amz_date("20150830T123900Z").unwrap();
-        verify(&parts, &signature, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", now).unwrap();
-        let wrong = verify(&parts, &signature, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ", now);
+        verify(
+            &parts,
+            &signature,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            now,
+        )
+        .unwrap();
+        let wrong = verify(
+            &parts,
+            &signature,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEZ",
+            now,
+        );
         assert_eq!(wrong.unwrap_err().code(), "SignatureDoesNotMatch");
         let late = parse_amz_date("20150830T125200Z").unwrap();
-        let expired = verify(&parts, &signature, "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", late);
-        assert!(expired.unwrap_err().to_string().starts_with("Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z"));
+        let expired = verify(
+            &parts,
+            &signature,
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            late,
+        );
+        assert!(expired.unwrap_err().to_string().starts_with(
+            "Signature expired: 20150830T123600Z is now earlier than 20150830T123700Z"
+        ));
     }
 
     #[test]
     fn refuses_incomplete_and_double_signatures() {
-        let headers = vec![("Authorization".to_string(), "AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/iam/aws4_request".to_string())];
-        let parts = HttpParts { method: "GET", path: "/", query: "", headers: &headers, body_sha256: EMPTY_SHA256 };
-        assert_eq!(read_signature(&parts).unwrap_err().code(), "IncompleteSignature");
-        let parts = HttpParts { query: "X-Amz-Algorithm=AWS4-HMAC-SHA256", ..parts };
-        assert_eq!(read_signature(&parts).unwrap_err().code(), "IncompleteSignature");
-        let parts = HttpParts { headers: &[], query: "", ..parts };
+        let headers = vec![(
+            "Authorization".to_string(),
+            "AWS4-HMAC-SHA256 Credential=A/20150830/us-east-1/iam/aws4_request".to_string(),
+        )];
+        let parts = HttpParts {
+            method: "GET",
+            path: "/",
+            query: "",
+            headers: &headers,
+            body_sha256: EMPTY_SHA256,
+        };
+        assert_eq!(
+            read_signature(&parts).unwrap_err().code(),
+            "IncompleteSignature"
+        );
+        let parts = HttpParts {
+            query: "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+            ..parts
+        };
+        assert_eq!(
+            read_signature(&parts).unwrap_err().code(),
+            "IncompleteSignature"
+        );
+        let parts = HttpParts {
+            headers: &[],
+            query: "",
+            ..parts
+        };
         assert!(read_signature(&parts).unwrap().is_none());
     }
 
