@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod simulate;
+mod twin;
 mod validate;
 
 #[derive(Parser)]
@@ -34,6 +35,60 @@ enum Command {
         #[arg(long)]
         cases: PathBuf,
     },
+    /// Start the twin: STS, IAM and Organizations on one loopback address.
+    Up {
+        /// The model's root YAML file; the embedded example when absent.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        #[arg(long, default_value = twin::DEFAULT_LISTEN)]
+        listen: String,
+        /// The state directory (SQLite); kept across restarts.
+        #[arg(long, default_value = twin::DEFAULT_STATE)]
+        state: PathBuf,
+        /// Start over from the model, dropping the stored one.
+        #[arg(long)]
+        reset: bool,
+        /// Let tests move the clock (`POST /_orgtwin/clock?advance=SECONDS`).
+        #[arg(long)]
+        test_clock: bool,
+    },
+    /// Print shell `export` lines with credentials for the twin.
+    Env {
+        /// The account whose administrator (`orgtwin-admin`) to use.
+        #[arg(long)]
+        account: Option<String>,
+        /// A modelled user, by name.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long, default_value = twin::DEFAULT_STATE)]
+        state: PathBuf,
+        /// The twin's URL; else `ORGTWIN_ENDPOINT`, else the state's.
+        #[arg(long, env = "ORGTWIN_ENDPOINT")]
+        endpoint: Option<String>,
+    },
+    /// Check a model and report every problem with file, line and field.
+    Check {
+        /// The model's root YAML file; the embedded example when absent.
+        model: Option<PathBuf>,
+    },
+    /// Show the decision trail: every authorization decision with its reason.
+    Trail {
+        #[arg(long, default_value = twin::DEFAULT_STATE)]
+        state: PathBuf,
+        /// Only denials.
+        #[arg(long)]
+        denied: bool,
+        /// Keep printing new decisions.
+        #[arg(long)]
+        follow: bool,
+    },
+    /// Write the twin's current model back as model files.
+    Export {
+        #[arg(long, default_value = twin::DEFAULT_STATE)]
+        state: PathBuf,
+        #[arg(short = 'o', long = "output")]
+        output: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -56,6 +111,30 @@ fn main() -> ExitCode {
             command: PolicyCommand::Validate { file, policy_type },
         } => validate::run(&file, &policy_type),
         Command::Simulate { cases } => simulate::run(&cases),
+        Command::Up {
+            model,
+            listen,
+            state,
+            reset,
+        } => twin::up(model.as_deref(), &listen, &state, reset),
+        Command::Env {
+            account,
+            user,
+            state,
+            endpoint,
+        } => twin::env(
+            &state,
+            account.as_deref(),
+            user.as_deref(),
+            endpoint.as_deref(),
+        ),
+        Command::Check { model } => twin::check(model.as_deref()),
+        Command::Trail {
+            state,
+            denied,
+            follow,
+        } => twin::trail(&state, denied, follow),
+        Command::Export { state, output } => twin::export(&state, &output),
     }
 }
 

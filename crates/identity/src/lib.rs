@@ -1,0 +1,17 @@
+//! The identity plane: who a caller is, what a session carries, and the STS
+//! rules, over the organization model, with every decision made by the
+//! policy engine.
+//!
+//! The twin server's handlers and (later) the analyzer call these functions,
+//! so the two never disagree. Nothing here does I/O or reads a clock: the
+//! request time and the generator of ids and secrets are arguments.
+
+pub mod authorize;
+pub mod caller;
+pub mod sts;
+
+pub use authorize::{Ask, Authorization, ResourcePolicy, authorize};
+pub use caller::{Caller, Session, SessionKind, SessionTag};
+pub use sts::{
+    AssumeRoleRequest, Credentials, IdSource, Issued, StsError, assume_role, get_session_token,
+};

@@ -1,0 +1,215 @@
+//! The AWS Query protocol (STS, IAM): form-encoded parameters in, XML out.
+//!
+//! Requests are `POST /` with an `application/x-www-form-urlencoded` body (or
+//! `GET` with the same parameters in the query string): `Action`, `Version`,
+//! and the operation's parameters, lists flattened as `Tags.member.1.Key`.
+//! Responses are `<ActionResponse xmlns=...><ActionResult>...` followed by
+//! `<ResponseMetadata><RequestId>`; errors are `<ErrorResponse>` with `Type`,
+//! `Code` and `Message`.
+
+use std::collections::HashMap;
+use std::fmt::Write;
+
+use crate::sigv4::query_pairs;
+
+/// Decoded parameters of a Query request.
+#[derive(Clone, Debug, Default)]
+pub struct Params {
+    values: HashMap<String, String>,
+}
+
+/// A parameter that is missing or malformed; becomes `ValidationError`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ParamError(pub String);
+
+impl Params {
+    /// Reads the query string and, for a form body, the body; the body wins.
+    pub fn parse(query: &str, form_body: Option<&str>) -> Params {
+        let mut values: HashMap<String, String> = query_pairs(query).into_iter().collect();
+        if let Some(body) = form_body {
+            values.extend(query_pairs(body));
+        }
+        Params { values }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    pub fn required(&self, name: &str) -> Result<&str, ParamError> {
+        self.get(name).ok_or_else(|| {
+            let field = lower_first(name);
+            ParamError(format!(
+                "1 validation error detected: Value null at '{field}' failed to satisfy constraint: Member must not be null"
+            ))
+        })
+    }
+
+    pub fn integer(&self, name: &str) -> Result<Option<i64>, ParamError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(text) => text.parse().map(Some).map_err(|_| {
+                ParamError(format!(
+                    "Value '{text}' for parameter {name} is invalid. It must be an integer."
+                ))
+            }),
+        }
+    }
+
+    pub fn boolean(&self, name: &str) -> Result<Option<bool>, ParamError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(t) if t.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(t) if t.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(t) => Err(ParamError(format!(
+                "Value '{t}' for parameter {name} is invalid. It must be true or false."
+            ))),
+        }
+    }
+
+    /// `Prefix.member.1`, `Prefix.member.2`, ... until the first gap.
+    pub fn list(&self, prefix: &str) -> Vec<String> {
+        (1..)
+            .map_while(|i| {
+                self.get(&format!("{prefix}.member.{i}"))
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+
+    /// `Prefix.member.N.Key` / `.Value` pairs.
+    pub fn pairs(&self, prefix: &str, key: &str, value: &str) -> Vec<(String, String)> {
+        (1..)
+            .map_while(|i| {
+                let k = self.get(&format!("{prefix}.member.{i}.{key}"))?;
+                let v = self
+                    .get(&format!("{prefix}.member.{i}.{value}"))
+                    .unwrap_or_default();
+                Some((k.to_string(), v.to_string()))
+            })
+            .collect()
+    }
+
+    /// `Prefix.member.N.Field` values.
+    pub fn member_fields(&self, prefix: &str, field: &str) -> Vec<String> {
+        (1..)
+            .map_while(|i| {
+                self.get(&format!("{prefix}.member.{i}.{field}"))
+                    .map(str::to_string)
+            })
+            .collect()
+    }
+}
+
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Escapes text for XML content and attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Builds an XML body element by element.
+#[derive(Default)]
+pub struct Xml {
+    out: String,
+}
+
+impl Xml {
+    pub fn open(&mut self, name: &str) -> &mut Self {
+        let _ = write!(self.out, "<{name}>");
+        self
+    }
+
+    pub fn close(&mut self, name: &str) -> &mut Self {
+        let _ = write!(self.out, "</{name}>");
+        self
+    }
+
+    /// `<name>text</name>`.
+    pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
+        let _ = write!(self.out, "<{name}>{}</{name}>", escape(text));
+        self
+    }
+
+    pub fn leaf_opt(&mut self, name: &str, text: Option<&str>) -> &mut Self {
+        if let Some(text) = text {
+            self.leaf(name, text);
+        }
+        self
+    }
+
+    pub fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// A whole Query response: `<{action}Response xmlns=..><{action}Result>body`.
+pub fn response(action: &str, namespace: &str, result: &str, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"{namespace}\"><{action}Result>{result}</{action}Result><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
+    )
+}
+
+/// A response without a result element (IAM's `DeleteRole` and the like).
+pub fn empty_response(action: &str, namespace: &str, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<{action}Response xmlns=\"{namespace}\"><ResponseMetadata><RequestId>{request_id}</RequestId></ResponseMetadata></{action}Response>"
+    )
+}
+
+/// `<ErrorResponse>`, with `Sender` for 4xx and `Receiver` for 5xx.
+pub fn error(status: u16, code: &str, message: &str, request_id: &str, namespace: &str) -> String {
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<ErrorResponse xmlns=\"{namespace}\"><Error><Type>{kind}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{request_id}</RequestId></ErrorResponse>",
+        escape(code),
+        escape(message)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_pairs() {
+        let p = Params::parse(
+            "",
+            Some(
+                "Action=AssumeRole&Tags.member.1.Key=a&Tags.member.1.Value=x%2By&Tags.member.2.Key=b&Tags.member.2.Value=&TransitiveTagKeys.member.1=a",
+            ),
+        );
+        assert_eq!(
+            p.pairs("Tags", "Key", "Value"),
+            vec![("a".into(), "x+y".into()), ("b".into(), String::new())]
+        );
+        assert_eq!(p.list("TransitiveTagKeys"), vec!["a".to_string()]);
+        assert!(p.required("RoleArn").unwrap_err().0.contains("'roleArn'"));
+    }
+
+    #[test]
+    fn escapes() {
+        assert_eq!(
+            escape("<a href=\"x\">&'"),
+            "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
+        );
+    }
+}

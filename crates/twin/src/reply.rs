@@ -1,0 +1,114 @@
+//! What a handler answers, before it becomes an HTTP response.
+
+use crate::auth::AuthError;
+use crate::query;
+
+/// A response body with its status and content type.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub content_type: &'static str,
+    pub body: String,
+    pub headers: Vec<(&'static str, String)>,
+}
+
+impl Reply {
+    pub fn xml(body: String) -> Reply {
+        Reply {
+            status: 200,
+            content_type: "text/xml",
+            body,
+            headers: Vec::new(),
+        }
+    }
+
+    pub fn json(status: u16, body: String) -> Reply {
+        Reply {
+            status,
+            content_type: "application/x-amz-json-1.1",
+            body,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// The wire protocol of a service, which decides how errors look.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// STS and IAM, with the XML namespace of their responses.
+    Query { namespace: &'static str },
+    /// Organizations.
+    Json,
+}
+
+pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
+pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+
+/// An error as the service answers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServiceError {
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+}
+
+impl ServiceError {
+    pub fn new(status: u16, code: impl Into<String>, message: impl Into<String>) -> Self {
+        ServiceError {
+            status,
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn validation(message: impl Into<String>) -> Self {
+        ServiceError::new(400, "ValidationError", message)
+    }
+
+    pub fn reply(&self, protocol: Protocol, request_id: &str) -> Reply {
+        match protocol {
+            Protocol::Query { namespace } => Reply {
+                status: self.status,
+                content_type: "text/xml",
+                body: query::error(
+                    self.status,
+                    &self.code,
+                    &self.message,
+                    request_id,
+                    namespace,
+                ),
+                headers: Vec::new(),
+            },
+            Protocol::Json => {
+                let body =
+                    serde_json::json!({"__type": self.code, "message": self.message}).to_string();
+                let mut reply = Reply::json(self.status, body);
+                reply.headers.push(("x-amzn-ErrorType", self.code.clone()));
+                reply
+            }
+        }
+    }
+}
+
+impl From<query::ParamError> for ServiceError {
+    fn from(e: query::ParamError) -> Self {
+        ServiceError::validation(e.0)
+    }
+}
+
+impl From<&AuthError> for ServiceError {
+    fn from(e: &AuthError) -> Self {
+        ServiceError::new(e.status, e.code, e.message.clone())
+    }
+}
+
+impl From<orgtwin_store::StoreError> for ServiceError {
+    fn from(e: orgtwin_store::StoreError) -> Self {
+        tracing::error!(error = %e, "state write failed");
+        ServiceError::new(
+            500,
+            "ServiceFailure",
+            "The request processing has failed because of an unknown error.",
+        )
+    }
+}

@@ -1,0 +1,287 @@
+//! The HTTP front: one loopback address for every service, routed by the
+//! SigV4 credential scope's service (and by path for the twin's own
+//! endpoints), one structured log line per request.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use crate::auth::{AuthError, authenticate};
+use crate::query::Params;
+use crate::reply::{IAM_NAMESPACE, Protocol, Reply, STS_NAMESPACE, ServiceError};
+use crate::services::{self, Call};
+use crate::sigv4::{self, HttpParts};
+use crate::state::Twin;
+
+/// Largest request body accepted by the Query and JSON services.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
+/// Serves until `shutdown` resolves.
+pub async fn serve(
+    twin: Arc<Twin>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => accepted?,
+            () = &mut shutdown => return Ok(()),
+        };
+        let _ = stream.set_nodelay(true);
+        let twin = Arc::clone(&twin);
+        tokio::spawn(async move {
+            let service = service_fn(move |request| {
+                let twin = Arc::clone(&twin);
+                async move { Ok::<_, Infallible>(handle(&twin, request).await) }
+            });
+            if let Err(e) = http1::Builder::new()
+                .keep_alive(true)
+                .serve_connection(TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(peer = %peer, error = %e, "connection closed with an error");
+            }
+        });
+    }
+}
+
+async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Full<Bytes>> {
+    let request_id = crate::ids::request_id();
+    let (parts, body) = request.into_parts();
+    let path = parts.uri.path().to_string();
+    if path == "/_orgtwin/health" {
+        return to_response(
+            Reply::json(200, r#"{"status":"ready"}"#.into()),
+            &request_id,
+        );
+    }
+    if path == "/_orgtwin/clock" && parts.method == hyper::Method::POST {
+        let reply = move_clock(twin, parts.uri.query().unwrap_or_default());
+        return to_response(reply, &request_id);
+    }
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let error = ServiceError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+            );
+            return to_response(
+                error.reply(
+                    Protocol::Query {
+                        namespace: STS_NAMESPACE,
+                    },
+                    &request_id,
+                ),
+                &request_id,
+            );
+        }
+    };
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(name, value)| {
+            (
+                name.as_str().to_string(),
+                String::from_utf8_lossy(value.as_bytes()).into_owned(),
+            )
+        })
+        .collect();
+    let body_sha256 = sigv4::sha256_hex(&body);
+    let http = HttpParts {
+        method: parts.method.as_str(),
+        path: &path,
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &headers,
+        body_sha256: &body_sha256,
+    };
+    let reply = route(twin, &http, &body, &request_id);
+    to_response(reply, &request_id)
+}
+
+fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Reply {
+    let target = http
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-target"))
+        .map(|(_, v)| v.as_str());
+    let signature = sigv4::read_signature(http);
+    let service = match &signature {
+        Ok(Some(s)) => s.credential.service.clone(),
+        _ if target.is_some_and(|t| t.starts_with("AWSOrganizations")) => "organizations".into(),
+        _ => "sts".into(),
+    };
+    let protocol = match service.as_str() {
+        "iam" => Protocol::Query {
+            namespace: IAM_NAMESPACE,
+        },
+        "organizations" => Protocol::Json,
+        _ => Protocol::Query {
+            namespace: STS_NAMESPACE,
+        },
+    };
+    let is_form = http.headers.iter().any(|(n, v)| {
+        n.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded")
+    });
+    let form = if is_form {
+        std::str::from_utf8(body).ok()
+    } else {
+        None
+    };
+    let params = Params::parse(http.query, form);
+    let action = match protocol {
+        Protocol::Json => target
+            .and_then(|t| t.split_once('.'))
+            .map(|(_, a)| a.to_string()),
+        Protocol::Query { .. } => params.get("Action").map(str::to_string),
+    };
+    let fail = |error: ServiceError, caller: &str, action: &str| {
+        log_request(
+            request_id,
+            caller,
+            &service,
+            action,
+            error.status,
+            Some(&error.code),
+        );
+        error.reply(protocol, request_id)
+    };
+    let auth_fail = |e: AuthError| {
+        let mut error = ServiceError::from(&e);
+        if protocol == Protocol::Json {
+            error.code = e.json_code().to_string();
+        }
+        error
+    };
+    let action_name = action.clone().unwrap_or_default();
+    let signature = match signature {
+        Ok(Some(signature)) => signature,
+        Ok(None) => {
+            let e = AuthError {
+                code: "MissingAuthenticationToken",
+                message: "Request is missing Authentication Token".into(),
+                status: 403,
+            };
+            return fail(auth_fail(e), "anonymous", &action_name);
+        }
+        Err(e) => return fail(auth_fail(AuthError::from(e)), "anonymous", &action_name),
+    };
+    let caller = match authenticate(twin, http, &signature) {
+        Ok(caller) => caller,
+        Err(e) => {
+            return fail(
+                auth_fail(e),
+                &signature.credential.access_key_id,
+                &action_name,
+            );
+        }
+    };
+    let caller_arn = caller.arn();
+    let Some(action) = action else {
+        let error = ServiceError::new(
+            400,
+            "MissingAction",
+            "The request must contain the parameter Action.",
+        );
+        return fail(error, &caller_arn, "");
+    };
+    let call = Call {
+        twin,
+        caller: &caller,
+        request_id,
+    };
+    let result = match service.as_str() {
+        "sts" => services::sts::handle(&call, &action, &params),
+        other => Err(ServiceError::new(
+            400,
+            "UnknownService",
+            format!("The twin does not serve `{other}`."),
+        )),
+    };
+    match result {
+        Ok(reply) => {
+            log_request(
+                request_id,
+                &caller_arn,
+                &service,
+                &action,
+                reply.status,
+                None,
+            );
+            reply
+        }
+        Err(error) => fail(error, &caller_arn, &action),
+    }
+}
+
+/// `POST /_orgtwin/clock?advance=SECONDS`, only with a test clock.
+fn move_clock(twin: &Twin, query: &str) -> Reply {
+    let Some(clock) = &twin.test_clock else {
+        let body =
+            r#"{"message":"the clock can only be moved when the twin runs with --test-clock"}"#;
+        return Reply::json(404, body.into());
+    };
+    let seconds = sigv4::query_pairs(query)
+        .into_iter()
+        .find(|(k, _)| k == "advance")
+        .and_then(|(_, v)| v.parse::<i64>().ok());
+    match seconds {
+        Some(seconds) => {
+            let now = clock.advance(seconds);
+            tracing::info!(advanced = seconds, now = %now.to_rfc3339(), "test clock moved");
+            Reply::json(
+                200,
+                serde_json::json!({"now": now.to_rfc3339()}).to_string(),
+            )
+        }
+        None => Reply::json(400, r#"{"message":"give ?advance=SECONDS"}"#.into()),
+    }
+}
+
+fn log_request(
+    request_id: &str,
+    caller: &str,
+    service: &str,
+    action: &str,
+    status: u16,
+    error: Option<&str>,
+) {
+    tracing::info!(
+        request_id,
+        caller,
+        service,
+        action,
+        status,
+        error = error.unwrap_or(""),
+        "request"
+    );
+}
+
+fn to_response(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    if let Ok(v) = reply.content_type.parse() {
+        headers.insert("content-type", v);
+    }
+    if let Ok(v) = request_id.parse() {
+        headers.insert("x-amzn-requestid", v);
+    }
+    for (name, value) in reply.headers {
+        if let Ok(v) = value.parse() {
+            headers.insert(name, v);
+        }
+    }
+    response
+}

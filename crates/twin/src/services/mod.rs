@@ -1,0 +1,106 @@
+//! The services the twin answers, one module each.
+
+pub mod sts;
+
+use orgtwin_identity::{Authorization, Caller};
+
+use crate::reply::ServiceError;
+use crate::state::Twin;
+
+/// The request a handler sees: who, and the request id.
+pub struct Call<'a> {
+    pub twin: &'a Twin,
+    pub caller: &'a Caller,
+    pub request_id: &'a str,
+}
+
+impl Call<'_> {
+    /// `AccessDenied` for a denied decision, with AWS's message and an encoded
+    /// authorization message that `sts:DecodeAuthorizationMessage` reads.
+    pub fn access_denied(&self, authorizations: &[Authorization], message: &str) -> ServiceError {
+        let encoded =
+            crate::authmsg::encode(&self.twin.message_key, &decoded_message(authorizations));
+        ServiceError::new(
+            403,
+            "AccessDenied",
+            format!("{message} Encoded authorization failure message: {encoded}"),
+        )
+    }
+
+    /// Authorizes one action against the caller's policies (no resource
+    /// policy); records the decision.
+    pub fn authorize(&self, action: &str, resource: &str) -> Result<Authorization, ServiceError> {
+        let model = self.twin.model();
+        let context = orgtwin_policy::Context::default();
+        let ask = orgtwin_identity::Ask::new(action, resource, &context);
+        let authorization = orgtwin_identity::authorize(&model, self.caller, &ask, self.twin.now());
+        self.twin
+            .record(self.request_id, std::slice::from_ref(&authorization));
+        if authorization.allowed() {
+            Ok(authorization)
+        } else {
+            let message = format!(
+                "User: {} is not authorized to perform: {action} on resource: {resource}{}",
+                self.caller.arn(),
+                denial_suffix(&authorization)
+            );
+            Err(self.access_denied(std::slice::from_ref(&authorization), &message))
+        }
+    }
+}
+
+/// AWS adds why, when a policy denied explicitly or an SCP/boundary lacked an
+/// allow.
+fn denial_suffix(authorization: &Authorization) -> String {
+    let e = &authorization.decision.explanation;
+    if let Some(deny) = e.denied_by.first() {
+        let kind = match deny.source {
+            orgtwin_policy::PolicySource::Scp { .. } => "a service control policy",
+            orgtwin_policy::PolicySource::Rcp { .. } => "a resource control policy",
+            orgtwin_policy::PolicySource::Boundary => "a permissions boundary",
+            orgtwin_policy::PolicySource::Session => "a session policy",
+            orgtwin_policy::PolicySource::Resource(_) => "a resource-based policy",
+            orgtwin_policy::PolicySource::Identity => "an identity-based policy",
+        };
+        return format!(" with an explicit deny in {kind}");
+    }
+    if e.missing_allow.iter().any(|m| m.starts_with("SCP")) {
+        return " because no service control policy allows the action".into();
+    }
+    if e.missing_allow
+        .iter()
+        .any(|m| m.contains("permissions boundary"))
+    {
+        return " because no permissions boundary allows the action".into();
+    }
+    if e.missing_allow.iter().any(|m| m.contains("session policy")) {
+        return " because no session policy allows the action".into();
+    }
+    " because no identity-based policy allows the action".into()
+}
+
+/// The decoded form of an authorization message: AWS's fields (`allowed`,
+/// `explicitDeny`, `matchedStatements`, `context`) plus the engine's
+/// explanation of each decision.
+pub fn decoded_message(authorizations: &[Authorization]) -> String {
+    let decisions: Vec<serde_json::Value> = authorizations
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "allowed": a.allowed(),
+                "explicitDeny": a.decision.decision == orgtwin_policy::Verdict::ExplicitDeny,
+                "decision": a.decision.decision,
+                "matchedStatements": {"items": a.decision.explanation.denied_by.iter().chain(&a.decision.explanation.allowed_by).collect::<Vec<_>>()},
+                "explanation": a.decision.explanation,
+                "context": {"principal": {"arn": a.caller_arn}, "action": a.action, "resource": a.resource},
+            })
+        })
+        .collect();
+    let last = decisions.last().cloned().unwrap_or(serde_json::Value::Null);
+    let mut message = match last {
+        serde_json::Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    };
+    message.insert("decisions".into(), serde_json::Value::Array(decisions));
+    serde_json::Value::Object(message).to_string()
+}

@@ -1,0 +1,212 @@
+//! The twin's shared state: the current model, the SQLite store, the clock,
+//! and the writer of the decision trail.
+
+use std::sync::mpsc;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use orgtwin_identity::Authorization;
+use orgtwin_model::Model;
+use orgtwin_policy::Timestamp;
+use orgtwin_store::{Store, TrailEntry};
+
+use crate::reply::ServiceError;
+
+/// The source of the current time; tests set their own.
+pub trait Clock: Send + Sync {
+    fn now(&self) -> Timestamp;
+}
+
+/// The operating system's clock.
+#[derive(Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "the twin's one reading of the wall clock"
+    )]
+    fn now(&self) -> Timestamp {
+        let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH);
+        Timestamp::from_unix_nanos(
+            since
+                .map(|d| i128::try_from(d.as_nanos()).unwrap_or(0))
+                .unwrap_or(0),
+        )
+    }
+}
+
+/// The system clock moved by an offset that tests set through
+/// `POST /_orgtwin/clock?advance=SECONDS` (only with `orgtwin up
+/// --test-clock`), so expiry and skew are tested without sleeping.
+#[derive(Debug, Default)]
+pub struct OffsetClock {
+    offset_seconds: std::sync::atomic::AtomicI64,
+}
+
+impl OffsetClock {
+    pub fn advance(&self, seconds: i64) -> Timestamp {
+        self.offset_seconds
+            .fetch_add(seconds, std::sync::atomic::Ordering::SeqCst);
+        self.now()
+    }
+}
+
+impl Clock for OffsetClock {
+    fn now(&self) -> Timestamp {
+        let offset = self
+            .offset_seconds
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let now = SystemClock.now();
+        Timestamp::from_unix_seconds(now.seconds().saturating_add(offset))
+    }
+}
+
+/// Everything a request handler needs.
+pub struct Twin {
+    model: RwLock<Arc<Model>>,
+    /// Serializes model changes, so none is lost between copy and swap.
+    model_writes: std::sync::Mutex<()>,
+    /// Set when the clock may be moved by tests.
+    pub test_clock: Option<Arc<OffsetClock>>,
+    pub store: Arc<Store>,
+    pub clock: Arc<dyn Clock>,
+    /// Key of encoded authorization messages.
+    pub message_key: Vec<u8>,
+    pub region: String,
+    trail: mpsc::Sender<TrailEntry>,
+}
+
+impl std::fmt::Debug for Twin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Twin")
+            .field("store", &self.store)
+            .field("region", &self.region)
+            .finish()
+    }
+}
+
+impl Twin {
+    pub fn new(
+        model: Model,
+        store: Arc<Store>,
+        clock: Arc<dyn Clock>,
+        message_key: Vec<u8>,
+    ) -> Twin {
+        let (trail, receiver) = mpsc::channel();
+        let writer_store = Arc::clone(&store);
+        std::thread::Builder::new()
+            .name("orgtwin-trail".into())
+            .spawn(move || write_trail(&writer_store, &receiver))
+            .map_err(|e| tracing::error!(error = %e, "cannot start the trail writer"))
+            .ok();
+        Twin {
+            model: RwLock::new(Arc::new(model)),
+            model_writes: std::sync::Mutex::new(()),
+            test_clock: None,
+            store,
+            clock,
+            message_key,
+            region: "us-east-1".into(),
+            trail,
+        }
+    }
+
+    /// The current model (a snapshot; a change replaces it whole).
+    pub fn model(&self) -> Arc<Model> {
+        match self.model.read() {
+            Ok(model) => Arc::clone(&model),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+
+    /// Applies `change` to a copy of the model, checks the result exactly as
+    /// a model loaded from files is checked, commits it to the store, and only
+    /// then makes it current. A change that fails, or that leaves the model
+    /// invalid, changes nothing.
+    pub fn update_model<T>(
+        &self,
+        change: impl FnOnce(&mut Model) -> Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        let _guard = match self.model_writes.lock() {
+            Ok(guard) => guard,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut model = (*self.model()).clone();
+        let out = change(&mut model)?;
+        let files: Vec<(String, String)> = orgtwin_model::export_files(&model)
+            .into_iter()
+            .map(|(path, text)| (path.to_string_lossy().replace('\\', "/"), text))
+            .collect();
+        let borrowed: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let checked = orgtwin_model::load_from_memory(crate::start::ROOT_FILE, &borrowed).map_err(
+            |errors| {
+                let first = errors
+                    .iter()
+                    .next()
+                    .map(|e| e.problem.to_string())
+                    .unwrap_or_default();
+                ServiceError::validation(format!(
+                    "the change would leave the model invalid: {first}"
+                ))
+            },
+        )?;
+        self.store.replace_model_files(&files)?;
+        self.set_model(checked);
+        Ok(out)
+    }
+
+    /// Replaces the model after a change has been committed to the store.
+    fn set_model(&self, model: Model) {
+        let mut slot = match self.model.write() {
+            Ok(slot) => slot,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        *slot = Arc::new(model);
+    }
+
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// Records decisions in the trail.
+    pub fn record(&self, request_id: &str, authorizations: &[Authorization]) {
+        let time = self.now().to_rfc3339();
+        for a in authorizations {
+            let entry = TrailEntry {
+                id: 0,
+                time: time.clone(),
+                request_id: request_id.to_string(),
+                caller: a.caller_arn.clone(),
+                action: a.action.clone(),
+                resource: a.resource.clone(),
+                decision: a.decision.decision.to_string(),
+                explanation: serde_json::to_string(&a.decision.explanation).unwrap_or_default(),
+            };
+            if self.trail.send(entry).is_err() {
+                tracing::error!("the trail writer has stopped; a decision was not recorded");
+            }
+        }
+    }
+}
+
+/// Batches trail entries: whatever arrived within 20 ms, in one transaction.
+fn write_trail(store: &Store, receiver: &mpsc::Receiver<TrailEntry>) {
+    while let Ok(first) = receiver.recv() {
+        let mut batch = vec![first];
+        let deadline = std::time::Instant::now() + Duration::from_millis(20);
+        while batch.len() < 4096 {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match receiver.recv_timeout(left) {
+                Ok(entry) => batch.push(entry),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = store.append_trail(&batch) {
+            tracing::error!(error = %e, lost = batch.len(), "cannot write the trail");
+        }
+    }
+}
