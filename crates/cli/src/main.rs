@@ -116,7 +116,8 @@ fn main() -> ExitCode {
             listen,
             state,
             reset,
-        } => twin::up(model.as_deref(), &listen, &state, reset),
+            test_clock,
+        } => twin::up(model.as_deref(), &listen, &state, reset, test_clock),
         Command::Env {
             account,
             user,
