@@ -202,6 +202,8 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
     };
     let result = match service.as_str() {
         "sts" => services::sts::handle(&call, &action, &params),
+        "iam" => services::iam::handle(&call, &action, &params),
+        "organizations" => services::organizations::handle(&call, &action, body),
         other => Err(ServiceError::new(
             400,
             "UnknownService",

@@ -1,5 +1,7 @@
 //! The services the twin answers, one module each.
 
+pub mod iam;
+pub mod organizations;
 pub mod sts;
 
 use orgtwin_identity::{Authorization, Caller};
@@ -30,9 +32,19 @@ impl Call<'_> {
     /// Authorizes one action against the caller's policies (no resource
     /// policy); records the decision.
     pub fn authorize(&self, action: &str, resource: &str) -> Result<Authorization, ServiceError> {
+        self.authorize_with(action, resource, &orgtwin_policy::Context::default())
+    }
+
+    /// Like [`Call::authorize`], with the keys the request sets
+    /// (`aws:RequestTag/...`, `aws:TagKeys`, `iam:PermissionsBoundary`, ...).
+    pub fn authorize_with(
+        &self,
+        action: &str,
+        resource: &str,
+        context: &orgtwin_policy::Context,
+    ) -> Result<Authorization, ServiceError> {
         let model = self.twin.model();
-        let context = orgtwin_policy::Context::default();
-        let ask = orgtwin_identity::Ask::new(action, resource, &context);
+        let ask = orgtwin_identity::Ask::new(action, resource, context);
         let authorization = orgtwin_identity::authorize(&model, self.caller, &ask, self.twin.now());
         self.twin
             .record(self.request_id, std::slice::from_ref(&authorization));
