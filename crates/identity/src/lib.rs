@@ -9,9 +9,13 @@
 pub mod authorize;
 pub mod caller;
 pub mod sts;
+pub mod web_identity;
 
 pub use authorize::{Ask, Authorization, ResourcePolicy, authorize};
 pub use caller::{Caller, Session, SessionKind, SessionTag};
 pub use sts::{
     AssumeRoleRequest, Credentials, IdSource, Issued, StsError, assume_role, get_session_token,
+};
+pub use web_identity::{
+    Jwk, KeySource, WebIdentityIssued, WebIdentityRequest, assume_role_with_web_identity,
 };

@@ -101,6 +101,12 @@ pub enum StsError {
         message: String,
         authorizations: Vec<Authorization>,
     },
+    #[error("{0}")]
+    InvalidIdentityToken(String),
+    #[error("{0}")]
+    ExpiredToken(String),
+    #[error("{0}")]
+    IdpCommunicationError(String),
 }
 
 impl StsError {
@@ -111,12 +117,15 @@ impl StsError {
             StsError::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             StsError::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
             StsError::AccessDenied { .. } => "AccessDenied",
+            StsError::InvalidIdentityToken(_) => "InvalidIdentityToken",
+            StsError::ExpiredToken(_) => "ExpiredTokenException",
+            StsError::IdpCommunicationError(_) => "IDPCommunicationError",
         }
     }
 
     pub fn status(&self) -> u16 {
         match self {
-            StsError::AccessDenied { .. } => 403,
+            StsError::AccessDenied { .. } | StsError::InvalidIdentityToken(_) => 403,
             _ => 400,
         }
     }
@@ -131,7 +140,7 @@ impl StsError {
     }
 }
 
-fn constraint(value: &str, field: &str, rule: &str) -> StsError {
+pub(crate) fn constraint(value: &str, field: &str, rule: &str) -> StsError {
     StsError::ValidationError(format!(
         "1 validation error detected: Value '{value}' at '{field}' failed to satisfy constraint: {rule}"
     ))
@@ -173,29 +182,13 @@ fn check_text(
     Ok(())
 }
 
-/// `AssumeRole`.
-pub fn assume_role(
-    model: &Model,
-    caller: &Caller,
-    request: &AssumeRoleRequest,
-    now: Timestamp,
-    ids: &mut dyn IdSource,
-) -> Result<Issued, StsError> {
-    check_text(&request.role_session_name, "roleSessionName", 2, 64, "")?;
-    if request.role_arn.chars().count() < 20 {
-        return Err(constraint(
-            &request.role_arn,
-            "roleArn",
-            "Member must have length greater than or equal to 20",
-        ));
-    }
-    if let Some(external_id) = &request.external_id {
-        check_text(external_id, "externalId", 2, 1224, ":/")?;
-    }
-    if let Some(source) = &request.source_identity {
-        check_text(source, "sourceIdentity", 2, 64, "")?;
-    }
-    let duration = request.duration_seconds.unwrap_or(3_600);
+/// `RoleSessionName`: 2 to 64 of `[\w+=,.@-]`.
+pub(crate) fn check_session_name(name: &str) -> Result<(), StsError> {
+    check_text(name, "roleSessionName", 2, 64, "")
+}
+
+/// `DurationSeconds`: 900 to 43,200.
+pub(crate) fn check_duration(duration: i64) -> Result<(), StsError> {
     if duration < 900 {
         return Err(constraint(
             &duration.to_string(),
@@ -210,10 +203,38 @@ pub fn assume_role(
             "Member must have value less than or equal to 43200",
         ));
     }
+    Ok(())
+}
+
+/// `AssumeRole`.
+pub fn assume_role(
+    model: &Model,
+    caller: &Caller,
+    request: &AssumeRoleRequest,
+    now: Timestamp,
+    ids: &mut dyn IdSource,
+) -> Result<Issued, StsError> {
+    check_session_name(&request.role_session_name)?;
+    if request.role_arn.chars().count() < 20 {
+        return Err(constraint(
+            &request.role_arn,
+            "roleArn",
+            "Member must have length greater than or equal to 20",
+        ));
+    }
+    if let Some(external_id) = &request.external_id {
+        check_text(external_id, "externalId", 2, 1224, ":/")?;
+    }
+    if let Some(source) = &request.source_identity {
+        check_text(source, "sourceIdentity", 2, 64, "")?;
+    }
+    let duration = request.duration_seconds.unwrap_or(3_600);
+    check_duration(duration)?;
     let calling_session = caller.session();
     let chained = calling_session.is_some_and(|s| s.kind == SessionKind::AssumedRole);
     let tags = session_tags(request, calling_session)?;
-    let (session_policy, policy_chars) = session_policy(model, request)?;
+    let (session_policy, policy_chars) =
+        session_policy(model, &request.policy, &request.policy_arns)?;
     let packed = packed_percent(&tags, policy_chars, &request.policy_arns);
     if packed > 100 {
         return Err(StsError::PackedPolicyTooLarge(format!(
@@ -405,7 +426,7 @@ fn new_credentials(ids: &mut dyn IdSource, expiration: i64) -> Credentials {
 }
 
 /// `arn:aws:iam::ACCT:role/path/NAME` to (ACCT, NAME).
-fn role_arn_parts(arn: &str) -> Option<(&str, &str)> {
+pub(crate) fn role_arn_parts(arn: &str) -> Option<(&str, &str)> {
     let rest = arn.strip_prefix("arn:aws:iam::")?;
     let (account, resource) = rest.split_once(':')?;
     let path = resource.strip_prefix("role/")?;
@@ -490,25 +511,26 @@ fn session_tags(
 
 /// Validates the inline session policy and the managed ARNs; returns the
 /// policy text and its size in non-whitespace characters.
-fn session_policy(
+pub(crate) fn session_policy(
     model: &Model,
-    request: &AssumeRoleRequest,
+    inline: &Option<String>,
+    policy_arns: &[String],
 ) -> Result<(Option<String>, usize), StsError> {
-    if request.policy_arns.len() > 10 {
+    if policy_arns.len() > 10 {
         return Err(constraint(
             "[...]",
             "policyArns",
             "Member must have length less than or equal to 10",
         ));
     }
-    for arn in &request.policy_arns {
+    for arn in policy_arns {
         if model.managed_policy(arn).is_none() {
             return Err(StsError::InvalidParameterValue(format!(
                 "Policy {arn} does not exist or is not attachable."
             )));
         }
     }
-    let Some(text) = &request.policy else {
+    let Some(text) = inline else {
         return Ok((None, 0));
     };
     let policy = orgtwin_policy::Policy::parse(text).map_err(|errors| {

@@ -166,6 +166,33 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
     let action_name = action.clone().unwrap_or_default();
     let signature = match signature {
         Ok(Some(signature)) => signature,
+        Ok(None) if service == "sts" => {
+            let unsigned = action
+                .as_deref()
+                .and_then(|a| services::sts::handle_unsigned(twin, request_id, a, &params));
+            match unsigned {
+                Some(Ok(reply)) => {
+                    log_request(
+                        request_id,
+                        "anonymous",
+                        &service,
+                        &action_name,
+                        reply.status,
+                        None,
+                    );
+                    return reply;
+                }
+                Some(Err(error)) => return fail(error, "anonymous", &action_name),
+                None => {
+                    let e = AuthError {
+                        code: "MissingAuthenticationToken",
+                        message: "Request is missing Authentication Token".into(),
+                        status: 403,
+                    };
+                    return fail(auth_fail(e), "anonymous", &action_name);
+                }
+            }
+        }
         Ok(None) => {
             let e = AuthError {
                 code: "MissingAuthenticationToken",

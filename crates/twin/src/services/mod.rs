@@ -20,15 +20,8 @@ impl Call<'_> {
     /// `AccessDenied` for a denied decision, with AWS's message and an encoded
     /// authorization message that `sts:DecodeAuthorizationMessage` reads.
     pub fn access_denied(&self, authorizations: &[Authorization], message: &str) -> ServiceError {
-        let encoded =
-            crate::authmsg::encode(&self.twin.message_key, &decoded_message(authorizations));
-        ServiceError::new(
-            403,
-            "AccessDenied",
-            format!("{message} Encoded authorization failure message: {encoded}"),
-        )
+        access_denied(self.twin, authorizations, message)
     }
-
     /// Authorizes one action against the caller's policies (no resource
     /// policy); records the decision.
     pub fn authorize(&self, action: &str, resource: &str) -> Result<Authorization, ServiceError> {
@@ -59,6 +52,16 @@ impl Call<'_> {
             Err(self.access_denied(std::slice::from_ref(&authorization), &message))
         }
     }
+}
+
+/// `AccessDenied` with an encoded authorization message.
+pub fn access_denied(twin: &Twin, authorizations: &[Authorization], message: &str) -> ServiceError {
+    let encoded = crate::authmsg::encode(&twin.message_key, &decoded_message(authorizations));
+    ServiceError::new(
+        403,
+        "AccessDenied",
+        format!("{message} Encoded authorization failure message: {encoded}"),
+    )
 }
 
 /// AWS adds why, when a policy denied explicitly or an SCP/boundary lacked an

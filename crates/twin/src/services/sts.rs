@@ -101,12 +101,20 @@ fn record_and_store(
     call: &Call<'_>,
     issued: Result<Issued, StsError>,
 ) -> Result<Issued, ServiceError> {
+    store_issued(call.twin, call.request_id, issued)
+}
+
+fn store_issued(
+    twin: &crate::state::Twin,
+    request_id: &str,
+    issued: Result<Issued, StsError>,
+) -> Result<Issued, ServiceError> {
     match issued {
         Ok(issued) => {
-            call.twin.record(call.request_id, &issued.authorizations);
+            twin.record(request_id, &issued.authorizations);
             let body = serde_json::to_string(&issued.session)
                 .map_err(|e| ServiceError::new(500, "ServiceFailure", e.to_string()))?;
-            call.twin.store.put_session(&StoredSession {
+            twin.store.put_session(&StoredSession {
                 access_key_id: issued.credentials.access_key_id.clone(),
                 secret: issued.credentials.secret_access_key.clone(),
                 token_sha256: orgtwin_store::token_sha256(&issued.credentials.session_token),
@@ -116,12 +124,12 @@ fn record_and_store(
             Ok(issued)
         }
         Err(e) => {
-            call.twin.record(call.request_id, e.authorizations());
+            twin.record(request_id, e.authorizations());
             match &e {
                 StsError::AccessDenied {
                     message,
                     authorizations,
-                } => Err(call.access_denied(authorizations, message)),
+                } => Err(super::access_denied(twin, authorizations, message)),
                 other => Err(ServiceError::new(
                     other.status(),
                     other.code(),
@@ -184,4 +192,70 @@ fn decode_authorization_message(call: &Call<'_>, params: &Params) -> Result<Stri
     let mut xml = Xml::default();
     xml.leaf("DecodedMessage", &decoded);
     Ok(xml.finish())
+}
+
+/// The issuers whose keys the twin knows: it reaches no network, so only the
+/// issuers it serves itself can sign tokens it accepts.
+struct ServedIssuers;
+
+impl orgtwin_identity::KeySource for ServedIssuers {
+    fn keys(&self, issuer: &str) -> Result<Vec<orgtwin_identity::Jwk>, String> {
+        Err(format!(
+            "the twin serves no OIDC issuer `{issuer}` and reaches no other"
+        ))
+    }
+}
+
+/// The actions STS takes unsigned: `AssumeRoleWithWebIdentity`.
+pub fn handle_unsigned(
+    twin: &crate::state::Twin,
+    request_id: &str,
+    action: &str,
+    params: &Params,
+) -> Option<Result<Reply, ServiceError>> {
+    (action == "AssumeRoleWithWebIdentity")
+        .then(|| assume_role_with_web_identity(twin, request_id, params))
+}
+
+fn assume_role_with_web_identity(
+    twin: &crate::state::Twin,
+    request_id: &str,
+    params: &Params,
+) -> Result<Reply, ServiceError> {
+    let request = orgtwin_identity::WebIdentityRequest {
+        role_arn: params.required("RoleArn")?.to_string(),
+        role_session_name: params.required("RoleSessionName")?.to_string(),
+        web_identity_token: params.required("WebIdentityToken")?.to_string(),
+        duration_seconds: params.integer("DurationSeconds")?,
+        policy: params.get("Policy").map(str::to_string),
+        policy_arns: params.member_fields("PolicyArns", "arn"),
+    };
+    let model = twin.model();
+    let result = orgtwin_identity::assume_role_with_web_identity(
+        &model,
+        &request,
+        &ServedIssuers,
+        twin.now(),
+        &mut RandomIds,
+    );
+    let (issued, subject, provider, audience) = match result {
+        Ok(w) => (Ok(w.issued), w.subject, w.provider, w.audience),
+        Err(e) => (Err(e), String::new(), String::new(), String::new()),
+    };
+    let issued = store_issued(twin, request_id, issued)?;
+    let mut xml = Xml::default();
+    xml.leaf("SubjectFromWebIdentityToken", &subject)
+        .leaf("Audience", &audience)
+        .open("AssumedRoleUser")
+        .leaf("AssumedRoleId", &issued.session.userid())
+        .leaf("Arn", &issued.session.arn())
+        .close("AssumedRoleUser");
+    credentials(&mut xml, &issued);
+    xml.leaf("Provider", &provider);
+    Ok(Reply::xml(response(
+        "AssumeRoleWithWebIdentity",
+        STS_NAMESPACE,
+        &xml.finish(),
+        request_id,
+    )))
 }

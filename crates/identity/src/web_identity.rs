@@ -1,0 +1,322 @@
+//! `AssumeRoleWithWebIdentity`: an OIDC token (IRSA's projected service
+//! account token) exchanged for a role session.
+//!
+//! STS's checks, in order: the token is a JWT signed with RS256; the role's
+//! account has an IAM OIDC provider for the token's issuer (`iss`, matched
+//! without `https://`); one of the token's audiences is among the provider's
+//! client ids; the signature verifies with the issuer's key (found by `kid`);
+//! the token has not expired and is not used before `nbf`/`iat` (five
+//! minutes of skew either way); the role's trust policy allows the provider
+//! (`"Federated": "arn:aws:iam::ACCT:oidc-provider/ISSUER"`) with the token's
+//! claims as `ISSUER:sub`, `ISSUER:aud` and `ISSUER:amr` condition keys.
+//!
+//! Where the keys come from is the caller's business ([`KeySource`]): the
+//! twin serves its clusters' issuers itself.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use orgtwin_model::Model;
+use orgtwin_policy::{
+    Context, NamedPolicy, Policies, Principal, Request, ResourcePolicyKind, Timestamp, evaluate,
+};
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::signature::Verifier;
+use rsa::{BigUint, RsaPublicKey};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use crate::authorize::Authorization;
+use crate::caller::{Session, SessionKind};
+use crate::sts::{Credentials, IdSource, Issued, StsError};
+
+/// Clock skew STS tolerates on `exp`, `nbf` and `iat`.
+pub const SKEW_SECONDS: i64 = 300;
+
+/// One RSA public key of an issuer (a JWK with `kty` `RSA`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Jwk {
+    pub kid: Option<String>,
+    /// Modulus and exponent, big-endian.
+    pub n: Vec<u8>,
+    pub e: Vec<u8>,
+}
+
+/// Finds the signing keys of an issuer.
+pub trait KeySource {
+    /// The issuer's keys; `Err` says why they could not be had.
+    fn keys(&self, issuer: &str) -> Result<Vec<Jwk>, String>;
+}
+
+/// `AssumeRoleWithWebIdentity`'s parameters.
+#[derive(Clone, Debug, Default)]
+pub struct WebIdentityRequest {
+    pub role_arn: String,
+    pub role_session_name: String,
+    pub web_identity_token: String,
+    pub duration_seconds: Option<i64>,
+    pub policy: Option<String>,
+    pub policy_arns: Vec<String>,
+}
+
+/// The new session, and what the token said.
+#[derive(Debug)]
+pub struct WebIdentityIssued {
+    pub issued: Issued,
+    pub subject: String,
+    pub provider: String,
+    pub audience: String,
+}
+
+#[derive(Deserialize)]
+struct Header {
+    alg: String,
+    kid: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+struct Claims {
+    iss: String,
+    sub: Option<String>,
+    aud: Option<Audience>,
+    exp: Option<i64>,
+    nbf: Option<i64>,
+    iat: Option<i64>,
+    amr: Option<Audience>,
+}
+
+fn invalid(message: impl Into<String>) -> StsError {
+    StsError::InvalidIdentityToken(message.into())
+}
+
+/// `AssumeRoleWithWebIdentity`.
+pub fn assume_role_with_web_identity(
+    model: &Model,
+    request: &WebIdentityRequest,
+    keys: &dyn KeySource,
+    now: Timestamp,
+    ids: &mut dyn IdSource,
+) -> Result<WebIdentityIssued, StsError> {
+    crate::sts::check_session_name(&request.role_session_name)?;
+    let token = request.web_identity_token.trim();
+    if token.len() < 4 || token.len() > 20_000 {
+        return Err(crate::sts::constraint(
+            "[token]",
+            "webIdentityToken",
+            "Member must have length between 4 and 20000",
+        ));
+    }
+    let mut segments = token.split('.');
+    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) = (
+        segments.next(),
+        segments.next(),
+        segments.next(),
+        segments.next(),
+    ) else {
+        return Err(invalid(
+            "The web identity token is not a JWT (three base64url parts).",
+        ));
+    };
+    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part.trim_end_matches('='));
+    let header: Header = decode(header_b64)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| invalid("The web identity token's header cannot be read."))?;
+    let claims: Claims = decode(claims_b64)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .ok_or_else(|| {
+            invalid("The web identity token's claims cannot be read (an `iss` is required).")
+        })?;
+    let signature = decode(signature_b64)
+        .map_err(|_| invalid("The web identity token's signature is not base64url."))?;
+    if header.alg != "RS256" {
+        return Err(invalid(format!(
+            "The web identity token is signed with `{}`; RS256 is required.",
+            header.alg
+        )));
+    }
+
+    let denied = || StsError::AccessDenied {
+        message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+        authorizations: Vec::new(),
+    };
+    let (account, role_name) = crate::sts::role_arn_parts(&request.role_arn).ok_or_else(denied)?;
+    let role = model.role(account, role_name).ok_or_else(denied)?;
+    let issuer = claims
+        .iss
+        .strip_prefix("https://")
+        .unwrap_or(&claims.iss)
+        .trim_end_matches('/')
+        .to_string();
+    let provider = model
+        .account(account)
+        .and_then(|a| {
+            a.iam
+                .oidc_providers
+                .iter()
+                .find(|p| p.url.strip_prefix("https://") == Some(issuer.as_str()))
+        })
+        .ok_or_else(|| {
+            invalid(format!(
+                "No OpenIDConnect provider found in your account for {}",
+                claims.iss
+            ))
+        })?;
+    let audiences = match &claims.aud {
+        Some(Audience::One(a)) => vec![a.clone()],
+        Some(Audience::Many(list)) => list.clone(),
+        None => Vec::new(),
+    };
+    let audience = audiences
+        .iter()
+        .find(|a| provider.client_ids.contains(a))
+        .cloned()
+        .ok_or_else(|| invalid("Incorrect token audience"))?;
+
+    let issuer_keys = keys.keys(&claims.iss).map_err(|reason| {
+        StsError::IdpCommunicationError(format!(
+            "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements ({reason})"
+        ))
+    })?;
+    let signed = format!("{header_b64}.{claims_b64}");
+    let verified = issuer_keys
+        .iter()
+        .filter(|k| header.kid.is_none() || k.kid == header.kid)
+        .any(|k| verify_rs256(k, signed.as_bytes(), &signature));
+    if !verified {
+        return Err(invalid(
+            "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.",
+        ));
+    }
+    let now_s = now.seconds();
+    let exp = claims
+        .exp
+        .ok_or_else(|| invalid("The web identity token has no `exp`."))?;
+    if now_s > exp + SKEW_SECONDS {
+        return Err(StsError::ExpiredToken(format!(
+            "Token expired: current date/time {} must be before the expiration date/time {}",
+            now.to_rfc3339(),
+            Timestamp::from_unix_seconds(exp).to_rfc3339()
+        )));
+    }
+    if claims
+        .nbf
+        .or(claims.iat)
+        .is_some_and(|t| t > now_s + SKEW_SECONDS)
+    {
+        return Err(invalid(
+            "The web identity token is not valid yet (`nbf`/`iat` is in the future).",
+        ));
+    }
+
+    let subject = claims.sub.clone().unwrap_or_default();
+    let principal = Principal::Federated(provider.arn.clone());
+    let mut context = Context::default();
+    context.insert(&format!("{issuer}:sub"), subject.clone());
+    context.insert(&format!("{issuer}:aud"), audience.clone());
+    context.insert(&format!("{issuer}:oaud"), audience.clone());
+    match &claims.amr {
+        Some(Audience::One(a)) => context.insert(&format!("{issuer}:amr"), a.clone()),
+        Some(Audience::Many(list)) => context.insert_multi(&format!("{issuer}:amr"), list.clone()),
+        None => {}
+    }
+    context.insert("sts:RoleSessionName", request.role_session_name.clone());
+    context.insert("aws:ResourceAccount", account);
+    context.derive_from_principal(&principal, now);
+    let trust: NamedPolicy = role
+        .trust_policy
+        .named(&format!("{} trust policy", role.name));
+    let rcps = model.rcp_levels(account);
+    let engine_request = Request {
+        principal: &principal,
+        action: "sts:AssumeRoleWithWebIdentity",
+        resource: &role.arn,
+        resource_account: Some(account),
+        context: &context,
+    };
+    let policies = Policies {
+        resource: Some(&trust),
+        resource_kind: ResourcePolicyKind::Trust,
+        rcps: Some(&rcps),
+        management_account: Some(&model.organization.management_account),
+        ..Policies::default()
+    };
+    let authorization = Authorization {
+        caller_arn: provider.arn.clone(),
+        action: "sts:AssumeRoleWithWebIdentity".into(),
+        resource: role.arn.clone(),
+        decision: evaluate(&engine_request, &policies),
+    };
+    if !authorization.allowed() {
+        return Err(StsError::AccessDenied {
+            message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+            authorizations: vec![authorization],
+        });
+    }
+    let duration = request.duration_seconds.unwrap_or(3_600);
+    crate::sts::check_duration(duration)?;
+    if duration > i64::from(role.max_session_duration) {
+        return Err(StsError::ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .into(),
+        ));
+    }
+    let (session_policy, _) =
+        crate::sts::session_policy(model, &request.policy, &request.policy_arns)?;
+    let issued_at = now_s;
+    let session = Session {
+        kind: SessionKind::AssumedRole,
+        account: account.to_string(),
+        name: role.name.clone(),
+        identity_arn: role.arn.clone(),
+        identity_id: role.id.clone(),
+        session_name: Some(request.role_session_name.clone()),
+        tags: Vec::new(),
+        source_identity: None,
+        session_policy,
+        session_policy_arns: request.policy_arns.clone(),
+        chained: false,
+        issued_at,
+        expires_at: issued_at + duration,
+        context: vec![("aws:FederatedProvider".into(), provider.arn.clone())],
+    };
+    let credentials = Credentials {
+        access_key_id: ids.access_key_id("ASIA"),
+        secret_access_key: ids.secret_access_key(),
+        session_token: ids.session_token(),
+        expiration: session.expires_at,
+    };
+    Ok(WebIdentityIssued {
+        issued: Issued {
+            session,
+            credentials,
+            packed_policy_size: None,
+            authorizations: vec![authorization],
+        },
+        subject,
+        provider: claims.iss.clone(),
+        audience,
+    })
+}
+
+fn verify_rs256(key: &Jwk, message: &[u8], signature: &[u8]) -> bool {
+    let Ok(public) = RsaPublicKey::new(
+        BigUint::from_bytes_be(&key.n),
+        BigUint::from_bytes_be(&key.e),
+    ) else {
+        return false;
+    };
+    let Ok(signature) = Signature::try_from(signature) else {
+        return false;
+    };
+    VerifyingKey::<Sha256>::new(public)
+        .verify(message, &signature)
+        .is_ok()
+}
