@@ -176,6 +176,14 @@ impl Twin {
     pub fn record(&self, request_id: &str, authorizations: &[Authorization]) {
         let time = self.now().to_rfc3339();
         for a in authorizations {
+            tracing::info!(
+                request_id,
+                caller = %a.caller_arn,
+                action = %a.action,
+                resource = %a.resource,
+                decision = %a.decision.decision,
+                "decision"
+            );
             let entry = TrailEntry {
                 id: 0,
                 time: time.clone(),
