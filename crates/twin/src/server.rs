@@ -203,6 +203,22 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         }
         Err(e) => return fail(auth_fail(AuthError::from(e)), "anonymous", &action_name),
     };
+    let global = matches!(service.as_str(), "iam" | "organizations");
+    if global && signature.credential.region != "us-east-1" {
+        let e = AuthError {
+            code: "SignatureDoesNotMatch",
+            message: format!(
+                "Credential should be scoped to a valid region, not '{}'. ",
+                signature.credential.region
+            ),
+            status: 403,
+        };
+        return fail(
+            auth_fail(e),
+            &signature.credential.access_key_id,
+            &action_name,
+        );
+    }
     let caller = match authenticate(twin, http, &signature) {
         Ok(caller) => caller,
         Err(e) => {
