@@ -2,7 +2,12 @@
 //! every log line captured, never prints a secret key or a session token.
 
 // Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use std::io::{Read, Write};
 use std::sync::{Arc, Mutex};
@@ -29,14 +34,26 @@ fn post(addr: std::net::SocketAddr, body: &str, key: &SigningKey<'_>) -> (u16, S
     let host = addr.to_string();
     let mut headers = vec![
         ("host".to_string(), host.clone()),
-        ("content-type".to_string(), "application/x-www-form-urlencoded".to_string()),
+        (
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        ),
     ];
-    #[allow(clippy::disallowed_methods, reason = "a client signs with its own clock")]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "a client signs with its own clock"
+    )]
     let now = Timestamp::from_unix_seconds(
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64,
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs() as i64,
     );
     sign("POST", "/", "", &mut headers, body.as_bytes(), key, now);
-    let mut request = format!("POST / HTTP/1.1\r\ncontent-length: {}\r\nconnection: close\r\n", body.len());
+    let mut request = format!(
+        "POST / HTTP/1.1\r\ncontent-length: {}\r\nconnection: close\r\n",
+        body.len()
+    );
     for (name, value) in &headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
@@ -47,7 +64,11 @@ fn post(addr: std::net::SocketAddr, body: &str, key: &SigningKey<'_>) -> (u16, S
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.split(' ').nth(1).unwrap().parse().unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or_default().to_string();
+    let body = response
+        .split("\r\n\r\n")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
     (status, body)
 }
 
@@ -69,9 +90,16 @@ fn no_secret_or_token_is_logged() {
 
     let dir = tempfile::tempdir().unwrap();
     let twin = start::open(dir.path(), &ModelSource::Embedded, false, false).unwrap();
-    let admin = start::admin_key(&twin.store, "999988887777").unwrap().unwrap();
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    let listener = runtime.block_on(tokio::net::TcpListener::bind("127.0.0.1:0")).unwrap();
+    let admin = start::admin_key(&twin.store, "999988887777")
+        .unwrap()
+        .unwrap();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let listener = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let server = std::thread::spawn({
@@ -98,18 +126,33 @@ fn no_secret_or_token_is_logged() {
     let token = between(&response, "<SessionToken>", "</SessionToken>").to_string();
     let session_key_id = between(&response, "<AccessKeyId>", "</AccessKeyId>").to_string();
 
-    let session = SigningKey { access_key_id: &session_key_id, secret: &secret, session_token: Some(&token), ..key };
-    let (status, response) = post(addr, "Action=GetCallerIdentity&Version=2011-06-15", &session);
+    let session = SigningKey {
+        access_key_id: &session_key_id,
+        secret: &secret,
+        session_token: Some(&token),
+        ..key
+    };
+    let (status, response) = post(
+        addr,
+        "Action=GetCallerIdentity&Version=2011-06-15",
+        &session,
+    );
     assert_eq!(status, 200, "{response}");
     assert!(response.contains("assumed-role/platform-admin/audit"));
-    let wrong = SigningKey { secret: "wrong-secret-wrong-secret-wrong-secret-12", ..session };
+    let wrong = SigningKey {
+        secret: "wrong-secret-wrong-secret-wrong-secret-12",
+        ..session
+    };
     let (status, response) = post(addr, "Action=GetCallerIdentity&Version=2011-06-15", &wrong);
     assert_eq!(status, 403, "{response}");
 
     stop.send(()).unwrap();
     server.join().unwrap().unwrap();
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("GetCallerIdentity"), "requests are logged: {logs}");
+    assert!(
+        logs.contains("GetCallerIdentity"),
+        "requests are logged: {logs}"
+    );
     for secret_text in [admin.secret.as_str(), secret.as_str(), token.as_str()] {
         assert!(!logs.contains(secret_text), "a secret reached the logs");
     }

@@ -1,0 +1,56 @@
+//! orgtwin's organization model: the YAML files a platform team keeps in git
+//! to describe its AWS organization (the tree of OUs and accounts, SCPs and
+//! RCPs, and each account's IAM), loaded with every problem reported at its
+//! file, line and field, checked, and exported back.
+//!
+//! Loading goes in three steps, each in its own module:
+//!
+//! 1. read: `yaml` reads each file with positions; `read` turns it into
+//!    the raw model of `raw`, checking the shape of every field;
+//! 2. check: `check` and `check_iam` check what spans fields and files
+//!    (ids, unique names, references, the OU tree) and every policy document
+//!    with `orgtwin_policy::validate`, through `document`;
+//! 3. build: the same pass builds the checked [`Model`], which is returned
+//!    only when no problem was found; otherwise [`LoadErrors`] has them all.
+//!
+//! ```
+//! let model = orgtwin_model::embedded();
+//! assert!(model.is_management("999988887777"));
+//! let role = model.role("444455556666", "account-b-role").unwrap();
+//! assert_eq!(role.arn, "arn:aws:iam::444455556666:role/account-b-role");
+//! let levels = model.scp_levels("444455556666");
+//! let names: Vec<&str> = levels.iter().map(|l| &*l.name).collect();
+//! assert_eq!(names, ["root", "OU Workloads", "account 444455556666"]);
+//! ```
+//!
+//! The format is documented in `docs/model.md` and published as a JSON
+//! Schema in `docs/model.schema.json`.
+
+pub mod aws_managed;
+mod check;
+mod check_iam;
+mod document;
+mod embedded;
+mod error;
+mod export;
+mod load;
+mod model;
+mod raw;
+mod read;
+mod rules;
+mod source;
+mod yaml;
+
+#[cfg(test)]
+mod schema_tests;
+
+pub use document::Document;
+pub use embedded::{embedded, embedded_sources};
+pub use error::{LoadError, LoadErrors, Problem};
+pub use export::{ExportError, export, export_files};
+pub use load::{load, load_from_memory};
+pub use model::{
+    AccessKey, Account, Group, Iam, InlinePolicy, KeyStatus, Level, ManagedPolicy, Model,
+    OidcProvider, OrgPolicy, Organization, OrganizationalUnit, Parent, Role, Secret, Tag, Target,
+    User,
+};

@@ -1,0 +1,184 @@
+//! The raw model: what one file says, field by field, before any check that
+//! spans fields or files.
+//!
+//! These types mirror the YAML format (see `docs/model.md`) and keep the
+//! [`Loc`] of every value. A field the reader could not make sense of is
+//! `None` here (its problem is already reported), so the checks that follow
+//! skip what they cannot check instead of reporting knock-on errors.
+//! [`crate::check`] turns the raw files of a model into the checked
+//! [`crate::Model`].
+
+use orgtwin_policy::json::Span;
+
+use crate::source::{FileId, Loc};
+use crate::yaml::Style;
+
+/// A scalar's text and where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Text {
+    pub value: String,
+    pub loc: Loc,
+}
+
+/// An integer and where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Number {
+    pub value: u64,
+    pub loc: Loc,
+}
+
+/// One YAML file of the model.
+#[derive(Debug)]
+pub struct RawFile {
+    pub file: FileId,
+    /// The file is YAML but not a mapping (already reported).
+    pub shapeless: bool,
+    pub organization: Option<RawOrganization>,
+    pub include: Vec<Text>,
+    pub accounts: Vec<RawAccount>,
+    pub scps: Vec<RawOrgPolicy>,
+    pub rcps: Vec<RawOrgPolicy>,
+}
+
+#[derive(Debug)]
+pub struct RawOrganization {
+    pub loc: Loc,
+    pub id: Option<Text>,
+    pub root_id: Option<Text>,
+    pub management_account: Option<Text>,
+    pub organizational_units: Vec<RawOu>,
+}
+
+#[derive(Debug)]
+pub struct RawOu {
+    pub name: Option<Text>,
+    pub id: Option<Text>,
+    pub parent: Option<Text>,
+}
+
+#[derive(Debug)]
+pub struct RawAccount {
+    pub id: Option<Text>,
+    pub name: Option<Text>,
+    pub email: Option<Text>,
+    pub parent: Option<Text>,
+    pub iam: RawIam,
+}
+
+#[derive(Debug, Default)]
+pub struct RawIam {
+    pub users: Vec<RawUser>,
+    pub groups: Vec<RawGroup>,
+    pub roles: Vec<RawRole>,
+    pub policies: Vec<RawManagedPolicy>,
+    pub oidc_providers: Vec<RawOidcProvider>,
+}
+
+/// What users, groups and roles have in common.
+#[derive(Debug)]
+pub struct RawPrincipal {
+    pub loc: Loc,
+    pub name: Option<Text>,
+    pub path: Option<Text>,
+    pub id: Option<Text>,
+    pub inline_policies: Vec<RawInlinePolicy>,
+    pub managed_policies: Vec<Text>,
+}
+
+#[derive(Debug)]
+pub struct RawUser {
+    pub common: RawPrincipal,
+    pub access_keys: Vec<RawAccessKey>,
+    pub groups: Vec<Text>,
+    pub permissions_boundary: Option<Text>,
+    pub tags: RawTags,
+}
+
+#[derive(Debug)]
+pub struct RawAccessKey {
+    pub loc: Loc,
+    pub id: Option<Text>,
+    pub secret: Option<Text>,
+    pub status: Option<Text>,
+}
+
+#[derive(Debug)]
+pub struct RawGroup {
+    pub common: RawPrincipal,
+}
+
+#[derive(Debug)]
+pub struct RawRole {
+    pub common: RawPrincipal,
+    pub description: Option<Text>,
+    pub trust_policy: Option<RawDocument>,
+    pub permissions_boundary: Option<Text>,
+    pub max_session_duration: Option<Number>,
+    pub tags: RawTags,
+}
+
+#[derive(Debug)]
+pub struct RawManagedPolicy {
+    pub name: Option<Text>,
+    pub path: Option<Text>,
+    pub id: Option<Text>,
+    pub description: Option<Text>,
+    pub document: Option<RawDocument>,
+}
+
+#[derive(Debug)]
+pub struct RawOidcProvider {
+    pub loc: Loc,
+    pub url: Option<Text>,
+    pub client_ids: Vec<Text>,
+    pub thumbprints: Vec<Text>,
+    pub tags: RawTags,
+}
+
+#[derive(Debug)]
+pub struct RawInlinePolicy {
+    pub name: Option<Text>,
+    pub document: Option<RawDocument>,
+}
+
+#[derive(Debug)]
+pub struct RawTags {
+    pub loc: Loc,
+    pub tags: Vec<(Text, Text)>,
+}
+
+/// An SCP or an RCP.
+#[derive(Debug)]
+pub struct RawOrgPolicy {
+    pub name: Option<Text>,
+    pub id: Option<Text>,
+    pub description: Option<Text>,
+    pub document: Option<RawDocument>,
+    pub targets: Vec<Text>,
+}
+
+/// A policy document as the file gives it.
+#[derive(Debug, Clone)]
+pub struct RawDocument {
+    /// The field's value.
+    pub loc: Loc,
+    pub body: DocumentBody,
+}
+
+#[derive(Debug, Clone)]
+pub enum DocumentBody {
+    /// A YAML mapping, turned into JSON; `spans` pairs each JSON key and
+    /// value range with the YAML span it came from.
+    Yaml {
+        json: String,
+        spans: Vec<(Span, Span)>,
+    },
+    /// A JSON string in the YAML file.
+    JsonString {
+        text: String,
+        style: Style,
+        span: Span,
+    },
+    /// `{file: relative/path.json}`, relative to the YAML file.
+    File { path: Text },
+}

@@ -1,0 +1,488 @@
+//! Reading one YAML file's tree into the raw model: the shape of every
+//! field (known names, required fields, mappings, lists, scalars), with
+//! every problem reported and the rest of the file still read.
+//!
+//! Each section lists the fields it knows; anything else is an unknown
+//! field, so a typo never silently drops a policy. A field written with no
+//! value (`description:`) counts as absent.
+
+use crate::document;
+use crate::error::{Problem, Report};
+use crate::raw::{
+    DocumentBody, Number, RawAccessKey, RawAccount, RawDocument, RawFile, RawGroup, RawIam,
+    RawInlinePolicy, RawManagedPolicy, RawOidcProvider, RawOrgPolicy, RawOrganization, RawOu,
+    RawPrincipal, RawRole, RawTags, RawUser, Text,
+};
+use crate::source::{FileId, Loc};
+use crate::yaml::{Entry, Node, Style, Value};
+
+pub(crate) const FILE: &[&str] = &["organization", "include", "accounts", "scps", "rcps"];
+pub(crate) const ORGANIZATION: &[&str] = &[
+    "id",
+    "root_id",
+    "management_account",
+    "organizational_units",
+];
+pub(crate) const OU: &[&str] = &["name", "id", "parent"];
+pub(crate) const ACCOUNT: &[&str] = &["id", "name", "email", "parent", "iam"];
+pub(crate) const IAM: &[&str] = &["users", "groups", "roles", "policies", "oidc_providers"];
+pub(crate) const USER: &[&str] = &[
+    "name",
+    "path",
+    "id",
+    "access_keys",
+    "groups",
+    "inline_policies",
+    "managed_policies",
+    "permissions_boundary",
+    "tags",
+];
+pub(crate) const ACCESS_KEY: &[&str] = &["id", "secret", "status"];
+pub(crate) const GROUP: &[&str] = &["name", "path", "id", "inline_policies", "managed_policies"];
+pub(crate) const ROLE: &[&str] = &[
+    "name",
+    "path",
+    "id",
+    "description",
+    "trust_policy",
+    "inline_policies",
+    "managed_policies",
+    "permissions_boundary",
+    "max_session_duration",
+    "tags",
+];
+pub(crate) const MANAGED_POLICY: &[&str] = &["name", "path", "id", "description", "document"];
+pub(crate) const OIDC_PROVIDER: &[&str] = &["url", "client_ids", "thumbprints", "tags"];
+pub(crate) const INLINE_POLICY: &[&str] = &["name", "document"];
+pub(crate) const ORG_POLICY: &[&str] = &["name", "id", "description", "document", "targets"];
+
+/// The members of one mapping, with its field path.
+struct Fields<'n> {
+    node: &'n Node,
+    entries: &'n [Entry],
+    field: String,
+}
+
+impl<'n> Fields<'n> {
+    /// The value of `key`; a null value counts as absent.
+    fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|e| e.key == key)
+            .map(|e| &e.value)
+            .filter(|v| v.value != Value::Null)
+    }
+
+    fn path(&self, key: &str) -> String {
+        join(&self.field, key)
+    }
+}
+
+fn join(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+/// Reads the tree of one file into its raw model.
+pub fn read_file(file: FileId, root: &Node, report: &mut Report) -> RawFile {
+    let mut reader = Reader { file, report };
+    reader.file(root)
+}
+
+struct Reader<'r> {
+    file: FileId,
+    report: &'r mut Report,
+}
+
+impl Reader<'_> {
+    fn loc(&self, node: &Node, field: &str) -> Loc {
+        Loc::new(self.file, node.span, field)
+    }
+
+    fn problem(&mut self, node: &Node, field: &str, problem: Problem) {
+        let loc = self.loc(node, field);
+        self.report.push(&loc, problem);
+    }
+
+    fn wrong_type(&mut self, node: &Node, field: &str, expected: &'static str) {
+        self.problem(
+            node,
+            field,
+            Problem::WrongType {
+                expected,
+                found: node.kind(),
+            },
+        );
+    }
+
+    /// The mapping at `node`, reporting unknown keys.
+    fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        field: &str,
+        known: &'static [&'static str],
+    ) -> Option<Fields<'n>> {
+        let Some(entries) = node.as_mapping() else {
+            self.wrong_type(node, field, "a mapping");
+            return None;
+        };
+        for entry in entries {
+            if !known.contains(&entry.key.as_str()) {
+                let loc = Loc::new(self.file, entry.key_span, join(field, &entry.key));
+                self.report.push(
+                    &loc,
+                    Problem::UnknownField {
+                        field: entry.key.clone(),
+                        expected: known,
+                    },
+                );
+            }
+        }
+        Some(Fields {
+            node,
+            entries,
+            field: field.to_string(),
+        })
+    }
+
+    fn scalar(&mut self, node: &Node, field: &str) -> Option<Text> {
+        match &node.value {
+            Value::Scalar(s) => Some(Text {
+                value: s.text.clone(),
+                loc: self.loc(node, field),
+            }),
+            _ => {
+                self.wrong_type(node, field, "a string");
+                None
+            }
+        }
+    }
+
+    fn text(&mut self, fields: &Fields<'_>, key: &str) -> Option<Text> {
+        let node = fields.get(key)?;
+        self.scalar(node, &fields.path(key))
+    }
+
+    fn required_text(&mut self, fields: &Fields<'_>, key: &'static str) -> Option<Text> {
+        if fields.get(key).is_none() {
+            let loc = self.loc(fields.node, &fields.field);
+            self.report.push(&loc, Problem::MissingField { field: key });
+            return None;
+        }
+        self.text(fields, key)
+    }
+
+    /// The items of a list field, with their field paths; absent is empty.
+    fn list<'n>(&mut self, fields: &Fields<'n>, key: &str) -> Vec<(&'n Node, String)> {
+        let Some(node) = fields.get(key) else {
+            return Vec::new();
+        };
+        let field = fields.path(key);
+        match &node.value {
+            Value::Sequence(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| (item, format!("{field}[{i}]")))
+                .collect(),
+            _ => {
+                self.wrong_type(node, &field, "a list");
+                Vec::new()
+            }
+        }
+    }
+
+    fn texts(&mut self, fields: &Fields<'_>, key: &str) -> Vec<Text> {
+        self.list(fields, key)
+            .into_iter()
+            .filter_map(|(node, field)| self.scalar(node, &field))
+            .collect()
+    }
+
+    fn number(&mut self, fields: &Fields<'_>, key: &str) -> Option<Number> {
+        let node = fields.get(key)?;
+        let field = fields.path(key);
+        match &node.value {
+            Value::Scalar(s) if s.style == Style::Plain => match s.text.parse::<u64>() {
+                Ok(value) => Some(Number {
+                    value,
+                    loc: self.loc(node, &field),
+                }),
+                Err(_) => {
+                    self.wrong_type(node, &field, "a whole number");
+                    None
+                }
+            },
+            _ => {
+                self.wrong_type(node, &field, "a whole number");
+                None
+            }
+        }
+    }
+
+    fn tags(&mut self, fields: &Fields<'_>, key: &str) -> RawTags {
+        let field = fields.path(key);
+        let mut tags = RawTags {
+            loc: self.loc(fields.get(key).unwrap_or(fields.node), &field),
+            tags: Vec::new(),
+        };
+        let Some(node) = fields.get(key) else {
+            return tags;
+        };
+        let Some(entries) = node.as_mapping() else {
+            self.wrong_type(node, &field, "a mapping of tag keys to values");
+            return tags;
+        };
+        for entry in entries {
+            let key_field = join(&field, &entry.key);
+            let key = Text {
+                value: entry.key.clone(),
+                loc: Loc::new(self.file, entry.key_span, key_field.clone()),
+            };
+            let value = match &entry.value.value {
+                Value::Null => Text {
+                    value: String::new(),
+                    loc: self.loc(&entry.value, &key_field),
+                },
+                _ => match self.scalar(&entry.value, &key_field) {
+                    Some(text) => text,
+                    None => continue,
+                },
+            };
+            tags.tags.push((key, value));
+        }
+        tags
+    }
+
+    fn document(&mut self, fields: &Fields<'_>, key: &str) -> Option<RawDocument> {
+        let node = fields.get(key)?;
+        let field = fields.path(key);
+        let loc = self.loc(node, &field);
+        let body = match &node.value {
+            Value::Mapping(entries) if entries.iter().any(|e| e.key == "file") => {
+                let file = self.fields(node, &field, &["file"])?;
+                let path = self.text(&file, "file")?;
+                DocumentBody::File { path }
+            }
+            Value::Mapping(_) => {
+                let (json, spans) = document::yaml_to_json(node);
+                DocumentBody::Yaml { json, spans }
+            }
+            Value::Scalar(s) => DocumentBody::JsonString {
+                text: s.text.clone(),
+                style: s.style,
+                span: node.span,
+            },
+            _ => {
+                self.wrong_type(
+                    node,
+                    &field,
+                    "a policy document (a mapping, a JSON string, or `{file: path.json}`)",
+                );
+                return None;
+            }
+        };
+        Some(RawDocument { loc, body })
+    }
+
+    fn file(&mut self, root: &Node) -> RawFile {
+        let mut raw = RawFile {
+            file: self.file,
+            shapeless: false,
+            organization: None,
+            include: Vec::new(),
+            accounts: Vec::new(),
+            scps: Vec::new(),
+            rcps: Vec::new(),
+        };
+        if root.value == Value::Null {
+            return raw;
+        }
+        let Some(fields) = self.fields(root, "", FILE) else {
+            raw.shapeless = true;
+            return raw;
+        };
+        if let Some(node) = fields.get("organization") {
+            raw.organization = self.organization(node);
+        }
+        raw.include = self.texts(&fields, "include");
+        for (node, field) in self.list(&fields, "accounts") {
+            if let Some(account) = self.account(node, &field) {
+                raw.accounts.push(account);
+            }
+        }
+        for (key, out) in [("scps", &mut raw.scps), ("rcps", &mut raw.rcps)] {
+            for (node, field) in self.list(&fields, key) {
+                if let Some(policy) = self.org_policy(node, &field) {
+                    out.push(policy);
+                }
+            }
+        }
+        raw
+    }
+
+    fn organization(&mut self, node: &Node) -> Option<RawOrganization> {
+        let fields = self.fields(node, "organization", ORGANIZATION)?;
+        let mut units = Vec::new();
+        for (node, field) in self.list(&fields, "organizational_units") {
+            let Some(ou) = self.fields(node, &field, OU) else {
+                continue;
+            };
+            units.push(RawOu {
+                name: self.required_text(&ou, "name"),
+                id: self.text(&ou, "id"),
+                parent: self.text(&ou, "parent"),
+            });
+        }
+        Some(RawOrganization {
+            loc: self.loc(node, "organization"),
+            id: self.text(&fields, "id"),
+            root_id: self.text(&fields, "root_id"),
+            management_account: self.required_text(&fields, "management_account"),
+            organizational_units: units,
+        })
+    }
+
+    fn account(&mut self, node: &Node, field: &str) -> Option<RawAccount> {
+        let fields = self.fields(node, field, ACCOUNT)?;
+        let iam = match fields.get("iam") {
+            Some(iam) => self.iam(iam, &fields.path("iam")),
+            None => RawIam::default(),
+        };
+        Some(RawAccount {
+            id: self.required_text(&fields, "id"),
+            name: self.required_text(&fields, "name"),
+            email: self.text(&fields, "email"),
+            parent: self.text(&fields, "parent"),
+            iam,
+        })
+    }
+
+    fn iam(&mut self, node: &Node, field: &str) -> RawIam {
+        let mut iam = RawIam::default();
+        let Some(fields) = self.fields(node, field, IAM) else {
+            return iam;
+        };
+        for (node, field) in self.list(&fields, "users") {
+            let Some(f) = self.fields(node, &field, USER) else {
+                continue;
+            };
+            let access_keys = self
+                .list(&f, "access_keys")
+                .into_iter()
+                .filter_map(|(node, field)| {
+                    let key = self.fields(node, &field, ACCESS_KEY)?;
+                    let secret = self.required_text(&key, "secret");
+                    if let Some(secret) = &secret {
+                        self.report.redact(&secret.loc);
+                    }
+                    Some(RawAccessKey {
+                        loc: self.loc(node, &field),
+                        id: self.required_text(&key, "id"),
+                        secret,
+                        status: self.text(&key, "status"),
+                    })
+                })
+                .collect();
+            iam.users.push(RawUser {
+                common: self.principal(&f),
+                access_keys,
+                groups: self.texts(&f, "groups"),
+                permissions_boundary: self.text(&f, "permissions_boundary"),
+                tags: self.tags(&f, "tags"),
+            });
+        }
+        for (node, field) in self.list(&fields, "groups") {
+            if let Some(f) = self.fields(node, &field, GROUP) {
+                iam.groups.push(RawGroup {
+                    common: self.principal(&f),
+                });
+            }
+        }
+        for (node, field) in self.list(&fields, "roles") {
+            let Some(f) = self.fields(node, &field, ROLE) else {
+                continue;
+            };
+            let trust_policy = self.required_document(&f, "trust_policy");
+            iam.roles.push(RawRole {
+                common: self.principal(&f),
+                description: self.text(&f, "description"),
+                trust_policy,
+                permissions_boundary: self.text(&f, "permissions_boundary"),
+                max_session_duration: self.number(&f, "max_session_duration"),
+                tags: self.tags(&f, "tags"),
+            });
+        }
+        for (node, field) in self.list(&fields, "policies") {
+            let Some(f) = self.fields(node, &field, MANAGED_POLICY) else {
+                continue;
+            };
+            let document = self.required_document(&f, "document");
+            iam.policies.push(RawManagedPolicy {
+                name: self.required_text(&f, "name"),
+                path: self.text(&f, "path"),
+                id: self.text(&f, "id"),
+                description: self.text(&f, "description"),
+                document,
+            });
+        }
+        for (node, field) in self.list(&fields, "oidc_providers") {
+            let Some(f) = self.fields(node, &field, OIDC_PROVIDER) else {
+                continue;
+            };
+            iam.oidc_providers.push(RawOidcProvider {
+                loc: self.loc(node, &field),
+                url: self.required_text(&f, "url"),
+                client_ids: self.texts(&f, "client_ids"),
+                thumbprints: self.texts(&f, "thumbprints"),
+                tags: self.tags(&f, "tags"),
+            });
+        }
+        iam
+    }
+
+    fn required_document(&mut self, fields: &Fields<'_>, key: &'static str) -> Option<RawDocument> {
+        if fields.get(key).is_none() {
+            let loc = self.loc(fields.node, &fields.field);
+            self.report.push(&loc, Problem::MissingField { field: key });
+            return None;
+        }
+        self.document(fields, key)
+    }
+
+    /// The fields users, groups and roles share.
+    fn principal(&mut self, fields: &Fields<'_>) -> RawPrincipal {
+        let inline_policies = self
+            .list(fields, "inline_policies")
+            .into_iter()
+            .filter_map(|(node, field)| {
+                let f = self.fields(node, &field, INLINE_POLICY)?;
+                Some(RawInlinePolicy {
+                    name: self.required_text(&f, "name"),
+                    document: self.required_document(&f, "document"),
+                })
+            })
+            .collect();
+        RawPrincipal {
+            loc: self.loc(fields.node, &fields.field),
+            name: self.required_text(fields, "name"),
+            path: self.text(fields, "path"),
+            id: self.text(fields, "id"),
+            inline_policies,
+            managed_policies: self.texts(fields, "managed_policies"),
+        }
+    }
+
+    fn org_policy(&mut self, node: &Node, field: &str) -> Option<RawOrgPolicy> {
+        let fields = self.fields(node, field, ORG_POLICY)?;
+        Some(RawOrgPolicy {
+            name: self.required_text(&fields, "name"),
+            id: self.text(&fields, "id"),
+            description: self.text(&fields, "description"),
+            document: self.required_document(&fields, "document"),
+            targets: self.texts(&fields, "targets"),
+        })
+    }
+}
