@@ -74,9 +74,13 @@ pub fn authorize(model: &Model, caller: &Caller, ask: &Ask<'_>, now: Timestamp) 
             orgtwin_policy::ContextValue::Multi(vs) => context.insert_multi(key, vs.clone()),
         }
     }
+    // An action on `*`, or on an AWS managed policy (`arn:aws:iam::aws:...`),
+    // happens in the caller's own account.
     let resource_account = resource_account
-        .or_else(|| orgtwin_policy::evaluate::arn_account(resource))
-        .map(str::to_string);
+        .or_else(|| orgtwin_policy::evaluate::arn_account(resource).filter(|a| *a != "aws"))
+        .unwrap_or(caller.account())
+        .to_string();
+    let resource_account = Some(resource_account);
     if let Some(account) = &resource_account {
         context.insert("aws:ResourceAccount", account.clone());
         if model.account(account).is_some() {

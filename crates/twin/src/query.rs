@@ -156,6 +156,51 @@ impl Xml {
         self
     }
 
+    /// `<name><member>a</member><member>b</member></name>`: a Query list of
+    /// strings (an empty list is `<name></name>`).
+    pub fn members<S: AsRef<str>>(
+        &mut self,
+        name: &str,
+        values: impl IntoIterator<Item = S>,
+    ) -> &mut Self {
+        self.open(name);
+        for value in values {
+            self.leaf("member", value.as_ref());
+        }
+        self.close(name)
+    }
+
+    /// A Query list of structures: `<name>`, then `write` for each item
+    /// inside its own `<member>`, then `</name>`.
+    pub fn list<T>(
+        &mut self,
+        name: &str,
+        items: impl IntoIterator<Item = T>,
+        mut write: impl FnMut(&mut Self, T),
+    ) -> &mut Self {
+        self.open(name);
+        for item in items {
+            self.open("member");
+            write(self, item);
+            self.close("member");
+        }
+        self.close(name)
+    }
+
+    /// The end of a paginated list: `<IsTruncated>`, and the `<Marker>` to
+    /// continue from when there is more.
+    pub fn truncation(&mut self, next_marker: Option<&str>) -> &mut Self {
+        self.leaf(
+            "IsTruncated",
+            if next_marker.is_some() {
+                "true"
+            } else {
+                "false"
+            },
+        )
+        .leaf_opt("Marker", next_marker)
+    }
+
     pub fn finish(self) -> String {
         self.out
     }
@@ -203,6 +248,20 @@ mod tests {
         );
         assert_eq!(p.list("TransitiveTagKeys"), vec!["a".to_string()]);
         assert!(p.required("RoleArn").unwrap_err().0.contains("'roleArn'"));
+    }
+
+    #[test]
+    fn lists_of_members() {
+        let mut xml = Xml::default();
+        xml.members("Names", ["a", "<b>"])
+            .list("Tags", [("k", "v")], |xml, (k, v)| {
+                xml.leaf("Key", k).leaf("Value", v);
+            })
+            .truncation(Some("2"));
+        assert_eq!(
+            xml.finish(),
+            "<Names><member>a</member><member>&lt;b&gt;</member></Names><Tags><member><Key>k</Key><Value>v</Value></member></Tags><IsTruncated>true</IsTruncated><Marker>2</Marker>"
+        );
     }
 
     #[test]

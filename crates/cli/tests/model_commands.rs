@@ -1,0 +1,74 @@
+//! `orgtwin check`, `env` and `export` as a user runs them.
+
+// Test code: a failed unwrap is a failed test.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use std::path::Path;
+use std::process::Command;
+
+fn orgtwin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_orgtwin"))
+}
+
+fn repo(path: &str) -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .join(path)
+}
+
+#[test]
+fn check_accepts_the_example_and_reports_every_problem_of_a_broken_model() {
+    let ok = orgtwin().arg("check").output().unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("5 accounts"));
+    let ok = orgtwin()
+        .arg("check")
+        .arg(repo("examples/org/org.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+
+    let broken = orgtwin()
+        .arg("check")
+        .arg(repo("crates/model/tests/fixtures/broken/org.yaml"))
+        .output()
+        .unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&broken.stderr);
+    let expected =
+        std::fs::read_to_string(repo("crates/model/tests/fixtures/broken/expected.txt")).unwrap();
+    let count = expected.lines().filter(|l| !l.trim().is_empty()).count();
+    assert!(stderr.contains(&format!("{count} problem(s)")), "{stderr}");
+    assert!(stderr.contains("org.yaml:4:23"), "{stderr}");
+}
+
+#[test]
+fn env_and_export_need_a_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = orgtwin()
+        .args(["env", "--account", "111122223333", "--state"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("no twin state"));
+    let out = dir.path().join("out");
+    let export = orgtwin()
+        .args(["export", "--state"])
+        .arg(dir.path())
+        .arg("-o")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert_eq!(export.status.code(), Some(2));
+}
