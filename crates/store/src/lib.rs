@@ -16,6 +16,9 @@
 //! - `trail`: every authorization decision, with its explanation.
 //!
 //! Writes that an API response depends on commit before the response is sent.
+//! The WAL is checkpointed by [`Store::checkpoint`] from a background thread;
+//! a commit checkpoints by itself only when the WAL has grown past
+//! `WAL_BACKSTOP_PAGES` pages.
 //! Trail rows are appended by the caller in batches ([`Store::append_trail`]).
 //! Secrets are stored in clear in the database (the twin must recompute
 //! signatures); the file is created readable by its owner only.
@@ -171,6 +174,8 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
+    /// Copies the WAL back into the database, beside the writer.
+    checkpointer: Mutex<Connection>,
 }
 
 impl std::fmt::Debug for Store {
@@ -180,6 +185,9 @@ impl std::fmt::Debug for Store {
 }
 
 const READERS: usize = 4;
+/// WAL pages after which a commit checkpoints by itself (SQLite's default is
+/// 1,000); see [`Store::checkpoint`].
+const WAL_BACKSTOP_PAGES: i64 = 10_000;
 
 impl Store {
     /// Opens (creating when absent) `state.db` under `dir`.
@@ -199,6 +207,12 @@ impl Store {
             .execute_batch(
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
             )
+            .map_err(db_err)?;
+        // Commits checkpoint the WAL only past this many pages, a backstop:
+        // the twin checkpoints from a background thread ([`Store::checkpoint`])
+        // so that no request waits for one.
+        writer
+            .pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)
             .map_err(db_err)?;
         writer.execute_batch(SCHEMA).map_err(db_err)?;
         let found: Option<String> = writer
@@ -235,15 +249,28 @@ impl Store {
                 .map_err(db_err)?;
             readers.push(Mutex::new(reader));
         }
+        let checkpointer = Connection::open(&path).map_err(db_err)?;
         Ok(Store {
             path,
             writer: Mutex::new(writer),
             readers,
+            checkpointer: Mutex::new(checkpointer),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Copies committed WAL pages back into the database without waiting for
+    /// readers or the writer (SQLite's passive checkpoint), on a connection
+    /// of its own, so writes go on meanwhile. Called from a background
+    /// thread, it keeps the checkpoint (and its `fsync`) off the commits
+    /// that responses wait for.
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        let conn = self.checkpointer.lock().map_err(|_| StoreError::Poisoned)?;
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     fn write<T>(
@@ -322,11 +349,10 @@ impl Store {
 
     pub fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>, StoreError> {
         self.read(|c| {
-            c.query_row(
+            c.prepare_cached(
                 "SELECT access_key_id, secret, account, user_name, status, created_at FROM access_keys WHERE access_key_id = ?1",
-                [access_key_id],
-                access_key_row,
-            )
+            )?
+            .query_row([access_key_id], access_key_row)
             .optional()
         })
     }
@@ -372,12 +398,18 @@ impl Store {
 
     /// Stores a session; committed when this returns.
     pub fn put_session(&self, session: &StoredSession) -> Result<(), StoreError> {
+        self.write(|c| insert_session(c, session))
+    }
+
+    /// Stores many sessions in one transaction: all or none (seeding a
+    /// state, benchmarks).
+    pub fn put_sessions(&self, sessions: &[StoredSession]) -> Result<(), StoreError> {
         self.write(|c| {
-            c.execute(
-                "INSERT INTO sessions (access_key_id, secret, token_sha256, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![session.access_key_id, session.secret, session.token_sha256, session.expires_at, session.body],
-            )
-            .map(|_| ())
+            let tx = c.transaction()?;
+            for session in sessions {
+                insert_session(&tx, session)?;
+            }
+            tx.commit()
         })
     }
 
@@ -460,6 +492,14 @@ impl Store {
     }
 }
 
+fn insert_session(c: &Connection, session: &StoredSession) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO sessions (access_key_id, secret, token_sha256, expires_at, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![session.access_key_id, session.secret, session.token_sha256, session.expires_at, session.body])
+    .map(|_| ())
+}
+
 fn access_key_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccessKey> {
     let status: String = r.get(4)?;
     Ok(AccessKey {
@@ -520,6 +560,50 @@ mod tests {
         assert!(!format!("{found:?}").contains("s3cr3t"));
         assert_eq!(store.purge_sessions(101).unwrap(), 1);
         assert!(store.session("ASIAEXAMPLE").unwrap().is_none());
+    }
+
+    #[test]
+    fn sessions_are_put_in_batches_all_or_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let session = |n: usize| StoredSession {
+            access_key_id: format!("ASIABATCH{n}"),
+            secret: "s".into(),
+            token_sha256: token_sha256(&n.to_string()),
+            expires_at: 100,
+            body: "{}".into(),
+        };
+        let batch: Vec<_> = (0..3).map(session).collect();
+        store.put_sessions(&batch).unwrap();
+        assert_eq!(store.session_count().unwrap(), 3);
+        assert!(
+            store
+                .session("ASIABATCH2")
+                .unwrap()
+                .unwrap()
+                .token_matches("2")
+        );
+        let clashing = [session(3), session(0)];
+        assert!(store.put_sessions(&clashing).is_err());
+        assert!(
+            store.session("ASIABATCH3").unwrap().is_none(),
+            "rolled back"
+        );
+        assert_eq!(store.session_count().unwrap(), 3);
+    }
+
+    #[test]
+    fn a_checkpoint_leaves_every_commit_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.set_meta("k", "v").unwrap();
+        store.checkpoint().unwrap();
+        store.set_meta("k2", "v2").unwrap();
+        store.checkpoint().unwrap();
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(store.meta("k").unwrap().as_deref(), Some("v"));
+        assert_eq!(store.meta("k2").unwrap().as_deref(), Some("v2"));
     }
 
     #[test]

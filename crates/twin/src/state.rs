@@ -3,7 +3,7 @@
 
 use std::sync::mpsc;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use orgtwin_identity::Authorization;
 use orgtwin_model::Model;
@@ -201,20 +201,32 @@ impl Twin {
     }
 }
 
-/// Batches trail entries: whatever arrived within 20 ms, in one transaction.
+/// How long the trail writer gathers entries before writing them.
+const TRAIL_WINDOW: Duration = Duration::from_millis(20);
+/// The most trail entries written in one transaction.
+const TRAIL_BATCH: usize = 4096;
+/// How often, at most, the trail writer checkpoints the store's WAL.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// Batches trail entries: whatever arrived within 20 ms of the first (at
+/// most [`TRAIL_BATCH`]), in one transaction. The writer sleeps through the
+/// 20 ms rather than waiting on the channel, so a request that records a
+/// decision never has to wake it. It also checkpoints the store's WAL, at
+/// most every [`CHECKPOINT_EVERY`], so that no request waits for that.
 fn write_trail(store: &Store, receiver: &mpsc::Receiver<TrailEntry>) {
+    let mut last_checkpoint = Instant::now();
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
-        let deadline = std::time::Instant::now() + Duration::from_millis(20);
-        while batch.len() < 4096 {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            match receiver.recv_timeout(left) {
-                Ok(entry) => batch.push(entry),
-                Err(_) => break,
-            }
-        }
+        std::thread::sleep(TRAIL_WINDOW);
+        batch.extend(receiver.try_iter().take(TRAIL_BATCH - 1));
         if let Err(e) = store.append_trail(&batch) {
             tracing::error!(error = %e, lost = batch.len(), "cannot write the trail");
+        }
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+            if let Err(e) = store.checkpoint() {
+                tracing::warn!(error = %e, "cannot checkpoint the state database");
+            }
+            last_checkpoint = Instant::now();
         }
     }
 }
