@@ -42,7 +42,7 @@ pub fn up(
     reset: bool,
     test_clock: bool,
 ) -> ExitCode {
-    init_tracing();
+    let _log_guard = init_tracing();
     let addr: SocketAddr = match listen.parse() {
         Ok(a) => a,
         Err(e) => {
@@ -101,13 +101,21 @@ async fn serve(twin: Arc<Twin>, addr: SocketAddr, state: &Path) -> ExitCode {
     }
 }
 
-fn init_tracing() {
+/// Logs to standard error through a background writer, so a request never
+/// waits on the terminal; the guard flushes what is queued when `up` ends.
+fn init_tracing() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    // Not lossy: under a burst the request waits rather than losing its line.
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::stderr());
+    tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(writer)
+        .try_init()
+        .ok()
+        .map(|()| guard)
 }
 
 fn open_store(state: &Path) -> Result<orgtwin_store::Store, ExitCode> {

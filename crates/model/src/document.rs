@@ -36,7 +36,7 @@ pub struct Document {
     /// The JSON text as read: a policy file's content, the JSON string of
     /// the YAML file, or the JSON made from a YAML mapping.
     pub text: Arc<str>,
-    pub policy: Policy,
+    pub policy: Arc<Policy>,
     /// The JSON value, for comparisons; `None` for the rare document
     /// `serde_json` cannot hold (a number beyond `f64`), compared as text.
     value: Option<serde_json::Value>,
@@ -58,14 +58,14 @@ impl Document {
         let policy = Policy::parse(text)?;
         Ok(Document {
             text: Arc::from(text),
-            policy,
+            policy: Arc::new(policy),
             value: serde_json::from_str(text).ok(),
         })
     }
 
     /// The policy under the name decisions will show.
     pub fn named(&self, name: &str) -> NamedPolicy {
-        NamedPolicy::new(name, self.policy.clone())
+        NamedPolicy::shared(name, Arc::clone(&self.policy))
     }
 
     /// The document as indented JSON, keys in their original order.

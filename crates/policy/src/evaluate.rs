@@ -42,15 +42,20 @@ use crate::context::Context;
 use crate::policy::{Effect, MatchBlock, Policy, PrincipalBlock, Statement};
 use crate::principal::{Principal, PrincipalEntry, PrincipalMatch};
 
-/// A policy and the name it goes by in explanations.
+/// A policy and the name it goes by in explanations. The policy is shared,
+/// so handing a stored policy to the engine copies no statement.
 #[derive(Clone, Debug)]
 pub struct NamedPolicy {
     pub name: Arc<str>,
-    pub policy: Policy,
+    pub policy: Arc<Policy>,
 }
 
 impl NamedPolicy {
     pub fn new(name: &str, policy: Policy) -> Self {
+        Self::shared(name, Arc::new(policy))
+    }
+
+    pub fn shared(name: &str, policy: Arc<Policy>) -> Self {
         NamedPolicy {
             name: Arc::from(name),
             policy,

@@ -174,6 +174,11 @@ pub struct Store {
     path: PathBuf,
     writer: Mutex<Connection>,
     readers: Vec<Mutex<Connection>>,
+    /// Issued long-term keys already read, by id, with a generation that
+    /// every key write bumps. Only this store writes `access_keys`; a write
+    /// drops the entry after it commits, and a read caches what it found only
+    /// if no write happened meanwhile, so the cache never serves a stale key.
+    key_cache: Mutex<(u64, std::collections::HashMap<String, AccessKey>)>,
     /// Copies the WAL back into the database, beside the writer.
     checkpointer: Mutex<Connection>,
 }
@@ -255,6 +260,7 @@ impl Store {
             writer: Mutex::new(writer),
             readers,
             checkpointer: Mutex::new(checkpointer),
+            key_cache: Mutex::new((0, std::collections::HashMap::new())),
         })
     }
 
@@ -337,8 +343,21 @@ impl Store {
         })
     }
 
+    /// Runs a write to `access_keys`, then drops the key from the cache.
+    fn write_key<T>(
+        &self,
+        access_key_id: &str,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let result = self.write(f);
+        let mut cache = self.key_cache.lock().map_err(|_| StoreError::Poisoned)?;
+        cache.0 = cache.0.wrapping_add(1);
+        cache.1.remove(access_key_id);
+        result
+    }
+
     pub fn put_access_key(&self, key: &AccessKey) -> Result<(), StoreError> {
-        self.write(|c| {
+        self.write_key(&key.access_key_id, |c| {
             c.execute(
                 "INSERT INTO access_keys (access_key_id, secret, account, user_name, status, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                 params![key.access_key_id, key.secret, key.account, key.user_name, if key.active { "Active" } else { "Inactive" }, key.created_at],
@@ -348,6 +367,24 @@ impl Store {
     }
 
     pub fn access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>, StoreError> {
+        let generation = {
+            let cache = self.key_cache.lock().map_err(|_| StoreError::Poisoned)?;
+            if let Some(key) = cache.1.get(access_key_id) {
+                return Ok(Some(key.clone()));
+            }
+            cache.0
+        };
+        let found = self.read_access_key(access_key_id)?;
+        if let Some(key) = &found {
+            let mut cache = self.key_cache.lock().map_err(|_| StoreError::Poisoned)?;
+            if cache.0 == generation {
+                cache.1.insert(access_key_id.to_string(), key.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    fn read_access_key(&self, access_key_id: &str) -> Result<Option<AccessKey>, StoreError> {
         self.read(|c| {
             c.prepare_cached(
                 "SELECT access_key_id, secret, account, user_name, status, created_at FROM access_keys WHERE access_key_id = ?1",
@@ -377,7 +414,7 @@ impl Store {
         access_key_id: &str,
         active: bool,
     ) -> Result<bool, StoreError> {
-        self.write(|c| {
+        self.write_key(access_key_id, |c| {
             c.execute(
                 "UPDATE access_keys SET status = ?2 WHERE access_key_id = ?1",
                 [access_key_id, if active { "Active" } else { "Inactive" }],
@@ -387,7 +424,7 @@ impl Store {
     }
 
     pub fn delete_access_key(&self, access_key_id: &str) -> Result<bool, StoreError> {
-        self.write(|c| {
+        self.write_key(access_key_id, |c| {
             c.execute(
                 "DELETE FROM access_keys WHERE access_key_id = ?1",
                 [access_key_id],
@@ -637,5 +674,40 @@ mod tests {
             store.model_files().unwrap(),
             vec![("b.yaml".to_string(), "y".to_string())]
         );
+    }
+
+    #[test]
+    fn cached_keys_follow_every_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let key = AccessKey {
+            access_key_id: "AKIAEXAMPLEEXAMPLE22".into(),
+            secret: "x".repeat(40),
+            account: "111122223333".into(),
+            user_name: "u".into(),
+            active: true,
+            created_at: 0,
+        };
+        assert!(store.access_key(&key.access_key_id).unwrap().is_none());
+        store.put_access_key(&key).unwrap();
+        assert!(
+            store
+                .access_key(&key.access_key_id)
+                .unwrap()
+                .unwrap()
+                .active
+        );
+        store
+            .set_access_key_status(&key.access_key_id, false)
+            .unwrap();
+        assert!(
+            !store
+                .access_key(&key.access_key_id)
+                .unwrap()
+                .unwrap()
+                .active
+        );
+        store.delete_access_key(&key.access_key_id).unwrap();
+        assert!(store.access_key(&key.access_key_id).unwrap().is_none());
     }
 }
