@@ -37,6 +37,28 @@ impl Params {
         self.values.get(name).map(String::as_str)
     }
 
+    /// The first place where `text` (a query string or form body) is not
+    /// valid percent-encoding: a `%` not followed by two hex digits.
+    pub fn malformed(text: &str) -> Option<String> {
+        let bytes = text.as_bytes();
+        let at = bytes.iter().enumerate().find_map(|(i, &b)| {
+            let ok = b != b'%'
+                || bytes
+                    .get(i + 1..i + 3)
+                    .is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit));
+            (!ok).then_some(i)
+        })?;
+        let shown: String = text
+            .get(at..)
+            .unwrap_or_default()
+            .chars()
+            .take(12)
+            .collect();
+        Some(format!(
+            "The query string or form body is not valid percent-encoding at `{shown}`."
+        ))
+    }
+
     pub fn required(&self, name: &str) -> Result<&str, ParamError> {
         self.get(name).ok_or_else(|| {
             let field = lower_first(name);
@@ -262,6 +284,20 @@ mod tests {
             xml.finish(),
             "<Names><member>a</member><member>&lt;b&gt;</member></Names><Tags><member><Key>k</Key><Value>v</Value></member></Tags><IsTruncated>true</IsTruncated><Marker>2</Marker>"
         );
+    }
+
+    #[test]
+    fn malformed_encoding() {
+        assert_eq!(
+            Params::malformed("Action=GetCallerIdentity&Version=2011-06-15"),
+            None
+        );
+        assert!(
+            Params::malformed("Action=%zzBad")
+                .unwrap()
+                .contains("`%zzBad`")
+        );
+        assert!(Params::malformed("a=%4").is_some());
     }
 
     #[test]

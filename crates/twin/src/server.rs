@@ -138,6 +138,20 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
     } else {
         None
     };
+    if let Some(message) =
+        Params::malformed(http.query).or_else(|| form.and_then(Params::malformed))
+    {
+        let error = ServiceError::new(400, "MalformedQueryString", message);
+        log_request(
+            request_id,
+            "anonymous",
+            &service,
+            "",
+            error.status,
+            Some(&error.code),
+        );
+        return error.reply(protocol, request_id);
+    }
     let params = Params::parse(http.query, form);
     let action = match protocol {
         Protocol::Json => target

@@ -638,3 +638,30 @@ def test_aws_cli_profile_with_role_arn_assumes_the_role(twin, tmp_path):
     }
     identity = cli_json(twin.cli("sts", "get-caller-identity", "--output", "json", env=env))
     assert identity["Arn"] == f"arn:aws:sts::{PAYROLL_PROD}:assumed-role/deploy-role/cli-profile"
+
+
+def test_malformed_query_string_and_unknown_action(twin):
+    body = "Action=GetCallerIdentity&Version=2011-06-15&Extra=%zz"
+    response = requests.post(
+        twin.endpoint,
+        data=body,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=10,
+    )
+    assert response.status_code == 400
+    assert "<Code>MalformedQueryString</Code>" in response.text
+    assert "%zz" in response.text
+
+    sts = twin.client("sts", account="999988887777")
+    unknown = AWSRequest(
+        method="POST",
+        url=twin.endpoint,
+        data="Action=NoSuchAction&Version=2011-06-15",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    SigV4Auth(sts._request_signer._credentials, "sts", REGION).add_auth(unknown)
+    prepared = unknown.prepare()
+    answer = requests.post(prepared.url, data=prepared.body, headers=dict(prepared.headers), timeout=10)
+    assert answer.status_code == 400
+    assert "<Code>InvalidAction</Code>" in answer.text
+    assert "Could not find operation NoSuchAction for version 2011-06-15" in answer.text
