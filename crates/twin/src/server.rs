@@ -110,6 +110,7 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Full<Bytes>
 }
 
 fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Reply {
+    let _ = crate::state::take_decision();
     let target = http
         .headers
         .iter()
@@ -307,6 +308,8 @@ fn move_clock(twin: &Twin, query: &str) -> Reply {
     }
 }
 
+/// The one log line of a request: who, what, on which resource, the
+/// decision, and how it was answered.
 fn log_request(
     request_id: &str,
     caller: &str,
@@ -315,11 +318,15 @@ fn log_request(
     status: u16,
     error: Option<&str>,
 ) {
+    let (resource, decision) = crate::state::take_decision()
+        .map_or((String::new(), String::new()), |(r, d)| (r, d.to_string()));
     tracing::info!(
         request_id,
         caller,
         service,
         action,
+        resource = %resource,
+        decision = %decision,
         status,
         error = error.unwrap_or(""),
         "request"

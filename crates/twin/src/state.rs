@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use orgtwin_identity::Authorization;
 use orgtwin_model::Model;
-use orgtwin_policy::Timestamp;
+use orgtwin_policy::{Timestamp, Verdict};
 use orgtwin_store::{Store, TrailEntry};
 
 use crate::reply::ServiceError;
@@ -176,14 +176,7 @@ impl Twin {
     pub fn record(&self, request_id: &str, authorizations: &[Authorization]) {
         let time = self.now().to_rfc3339();
         for a in authorizations {
-            tracing::info!(
-                request_id,
-                caller = %a.caller_arn,
-                action = %a.action,
-                resource = %a.resource,
-                decision = %a.decision.decision,
-                "decision"
-            );
+            note_decision(&a.resource, a.decision.decision);
             let entry = TrailEntry {
                 id: 0,
                 time: time.clone(),
@@ -207,6 +200,29 @@ const TRAIL_WINDOW: Duration = Duration::from_millis(20);
 const TRAIL_BATCH: usize = 4096;
 /// How often, at most, the trail writer checkpoints the store's WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+thread_local! {
+    /// The resource and decision of the request this thread is answering,
+    /// for its log line; a denial, once noted, is kept over later allows.
+    static DECISION: std::cell::RefCell<Option<(String, Verdict)>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+fn note_decision(resource: &str, verdict: Verdict) {
+    DECISION.with(|slot| {
+        let mut slot = slot.borrow_mut();
+        let keep = matches!(&*slot, Some((_, v)) if *v != Verdict::Allow);
+        if !keep {
+            *slot = Some((resource.to_string(), verdict));
+        }
+    });
+}
+
+/// Takes the decision noted for the current request (the request handling
+/// is synchronous on one thread between its start and its log line).
+pub fn take_decision() -> Option<(String, Verdict)> {
+    DECISION.with(|slot| slot.borrow_mut().take())
+}
 
 /// Batches trail entries: whatever arrived within 20 ms of the first (at
 /// most [`TRAIL_BATCH`]), in one transaction. The writer sleeps through the
