@@ -59,6 +59,33 @@ pub struct Session {
 }
 
 impl Session {
+    /// A new session of `role`, issued at `now` for `duration` seconds, with
+    /// no tags, source identity or session policy yet.
+    pub fn of_role(
+        role: &orgtwin_model::Role,
+        account: &str,
+        session_name: &str,
+        now: i64,
+        duration: i64,
+    ) -> Session {
+        Session {
+            kind: SessionKind::AssumedRole,
+            account: account.to_string(),
+            name: role.name.clone(),
+            identity_arn: role.arn.clone(),
+            identity_id: role.id.clone(),
+            session_name: Some(session_name.to_string()),
+            tags: Vec::new(),
+            source_identity: None,
+            session_policy: None,
+            session_policy_arns: Vec::new(),
+            chained: false,
+            issued_at: now,
+            expires_at: now + duration,
+            context: Vec::new(),
+        }
+    }
+
     /// `arn:aws:sts::ACCT:assumed-role/ROLE/SESSION`, or the user's ARN.
     pub fn arn(&self) -> String {
         match (&self.kind, &self.session_name) {

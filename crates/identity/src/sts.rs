@@ -206,6 +206,20 @@ pub(crate) fn check_duration(duration: i64) -> Result<(), StsError> {
     Ok(())
 }
 
+/// A role's `MaxSessionDuration` caps the requested duration.
+pub(crate) fn check_role_duration(
+    role: &orgtwin_model::Role,
+    duration: i64,
+) -> Result<(), StsError> {
+    if duration > i64::from(role.max_session_duration) {
+        return Err(StsError::ValidationError(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
 /// `AssumeRole`.
 pub fn assume_role(
     model: &Model,
@@ -328,29 +342,21 @@ pub fn assume_role(
             "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.".into(),
         ));
     }
-    if duration > i64::from(role.max_session_duration) {
-        return Err(StsError::ValidationError(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                .into(),
-        ));
-    }
+    check_role_duration(role, duration)?;
 
-    let issued_at = now.seconds();
     let session = Session {
-        kind: SessionKind::AssumedRole,
-        account: account.to_string(),
-        name: role.name.clone(),
-        identity_arn: role.arn.clone(),
-        identity_id: role.id.clone(),
-        session_name: Some(request.role_session_name.clone()),
         tags,
         source_identity,
         session_policy,
         session_policy_arns: request.policy_arns.clone(),
         chained,
-        issued_at,
-        expires_at: issued_at + duration,
-        context: Vec::new(),
+        ..Session::of_role(
+            role,
+            account,
+            &request.role_session_name,
+            now.seconds(),
+            duration,
+        )
     };
     let passed_any =
         !session.tags.is_empty() || request.policy.is_some() || !request.policy_arns.is_empty();
@@ -416,7 +422,7 @@ pub fn get_session_token(
     })
 }
 
-fn new_credentials(ids: &mut dyn IdSource, expiration: i64) -> Credentials {
+pub(crate) fn new_credentials(ids: &mut dyn IdSource, expiration: i64) -> Credentials {
     Credentials {
         access_key_id: ids.access_key_id("ASIA"),
         secret_access_key: ids.secret_access_key(),

@@ -26,8 +26,8 @@ use serde::Deserialize;
 use sha2::Sha256;
 
 use crate::authorize::Authorization;
-use crate::caller::{Session, SessionKind};
-use crate::sts::{Credentials, IdSource, Issued, StsError};
+use crate::caller::Session;
+use crate::sts::{IdSource, Issued, StsError};
 
 /// Clock skew STS tolerates on `exp`, `nbf` and `iat`.
 pub const SKEW_SECONDS: i64 = 300;
@@ -262,37 +262,16 @@ pub fn assume_role_with_web_identity(
     }
     let duration = request.duration_seconds.unwrap_or(3_600);
     crate::sts::check_duration(duration)?;
-    if duration > i64::from(role.max_session_duration) {
-        return Err(StsError::ValidationError(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                .into(),
-        ));
-    }
+    crate::sts::check_role_duration(role, duration)?;
     let (session_policy, _) =
         crate::sts::session_policy(model, &request.policy, &request.policy_arns)?;
-    let issued_at = now_s;
     let session = Session {
-        kind: SessionKind::AssumedRole,
-        account: account.to_string(),
-        name: role.name.clone(),
-        identity_arn: role.arn.clone(),
-        identity_id: role.id.clone(),
-        session_name: Some(request.role_session_name.clone()),
-        tags: Vec::new(),
-        source_identity: None,
         session_policy,
         session_policy_arns: request.policy_arns.clone(),
-        chained: false,
-        issued_at,
-        expires_at: issued_at + duration,
         context: vec![("aws:FederatedProvider".into(), provider.arn.clone())],
+        ..Session::of_role(role, account, &request.role_session_name, now_s, duration)
     };
-    let credentials = Credentials {
-        access_key_id: ids.access_key_id("ASIA"),
-        secret_access_key: ids.secret_access_key(),
-        session_token: ids.session_token(),
-        expiration: session.expires_at,
-    };
+    let credentials = crate::sts::new_credentials(ids, session.expires_at);
     Ok(WebIdentityIssued {
         issued: Issued {
             session,
