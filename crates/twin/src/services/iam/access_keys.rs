@@ -13,11 +13,10 @@ use orgtwin_identity::IdSource;
 use orgtwin_model::{AccessKey, KeyStatus, Model, Secret};
 
 use super::checks::Constraints;
-use super::entities::{self, Kind};
-use super::users::{self, caller_user_name, is_builtin_admin};
+use super::entities::write_page;
+use super::users::{self, is_builtin_admin};
 use super::{
-    Answer, Outcome, Page, authorize, creation_date, iam_mut, limit_exceeded, no_such_entity,
-    record_creation,
+    Answer, Outcome, Page, creation_date, limit_exceeded, no_such_entity, record_creation,
 };
 use crate::ids::RandomIds;
 use crate::query::{Params, Xml};
@@ -32,26 +31,11 @@ struct KeyMetadata {
     status: &'static str,
 }
 
-/// The user named by `UserName` (or the caller), authorized for `action`.
+/// The name of the user named by `UserName` (or the caller), authorized
+/// for `iam:{action}`.
 fn authorized_user(call: &Call<'_>, params: &Params, action: &str) -> Result<String, ServiceError> {
-    let account = call.caller.account();
-    let name = match params.get("UserName") {
-        Some(name) => name.to_string(),
-        None => caller_user_name(call)?,
-    };
     let model = call.twin.model();
-    let entity = entities::find(&model, account, Kind::User, &name);
-    let arn = entities::target_arn(entity.as_ref(), account, Kind::User, &name);
-    authorize(
-        call,
-        action,
-        &arn,
-        &entities::resource_context(entity.as_ref()),
-    )?;
-    let mut checks = Constraints::default();
-    checks.name("userName", &name, 128);
-    checks.finish()?;
-    Ok(name)
+    Ok(users::authorized_user(call, &model, params, action)?.name)
 }
 
 fn key_not_found(id: &str) -> ServiceError {
@@ -87,11 +71,7 @@ pub(super) fn create(call: &Call<'_>, params: &Params) -> Outcome {
         name
     } else {
         call.twin.update_model(|model| {
-            let user = iam_mut(model, account)?
-                .users
-                .iter_mut()
-                .find(|u| super::same_name(&u.name, &name))
-                .ok_or_else(|| Kind::User.not_found(&name))?;
+            let user = users::find_mut(model, account, &name)?;
             if user.access_keys.len() >= MAX_KEYS_PER_USER {
                 return Err(too_many_keys());
             }
@@ -153,19 +133,14 @@ pub(super) fn list(call: &Call<'_>, params: &Params) -> Outcome {
     let page = Page::read(params)?;
     let model = call.twin.model();
     let (user_name, keys) = keys_of(call, &model, &name)?;
-    let (keys, next) = page.window(keys);
-    let mut xml = Xml::default();
-    xml.open("AccessKeyMetadata");
-    for key in keys {
-        xml.open("member")
-            .leaf("UserName", &user_name)
+    let xml = write_page(page, "AccessKeyMetadata", keys, |xml, key| {
+        xml.leaf("UserName", &user_name)
             .leaf("AccessKeyId", &key.id)
             .leaf("Status", key.status)
-            .leaf("CreateDate", &creation_date(call, &key.id)?)
-            .close("member");
-    }
-    xml.close("AccessKeyMetadata").truncation(next.as_deref());
-    Ok(Answer::Result(xml.finish()))
+            .leaf("CreateDate", &creation_date(call, &key.id)?);
+        Ok(())
+    })?;
+    Ok(Answer::Result(xml))
 }
 
 /// What to do with one key.
@@ -198,11 +173,7 @@ fn change_key(call: &Call<'_>, params: &Params, action: &str, change: Change) ->
         return Ok(Answer::Empty);
     }
     call.twin.update_model(|model| {
-        let user = iam_mut(model, account)?
-            .users
-            .iter_mut()
-            .find(|u| super::same_name(&u.name, &name))
-            .ok_or_else(|| Kind::User.not_found(&name))?;
+        let user = users::find_mut(model, account, &name)?;
         if !user.access_keys.iter().any(|k| k.id == id) {
             return Err(key_not_found(&id));
         }

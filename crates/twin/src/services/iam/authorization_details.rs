@@ -18,10 +18,11 @@ use orgtwin_model::aws_managed;
 use orgtwin_model::{Group, Iam, InlinePolicy, ManagedPolicy, Model, Role, User};
 use orgtwin_policy::Context;
 
+use super::entities::{Head, write_boundary};
 use super::policies::{write_policy, write_version};
-use super::roles::write_boundary;
+use super::roles::write_role_head;
 use super::tags::write_tags;
-use super::{Answer, Outcome, Page, authorize, creation_date, encode_document, iam};
+use super::{Answer, Outcome, Page, authorize, encode_document, iam};
 use crate::query::{Params, Xml};
 use crate::reply::ServiceError;
 use crate::services::Call;
@@ -171,11 +172,7 @@ fn write_user(
     model: &Model,
     user: &User,
 ) -> Result<(), ServiceError> {
-    xml.leaf("Path", &user.path)
-        .leaf("UserName", &user.name)
-        .leaf("UserId", &user.id)
-        .leaf("Arn", &user.arn)
-        .leaf("CreateDate", &creation_date(call, &user.arn)?);
+    Head::user(user).write(call, xml)?;
     write_inline(xml, "UserPolicyList", &user.inline_policies);
     xml.members("GroupList", &user.groups);
     write_attached(xml, model, &user.managed_policies);
@@ -190,11 +187,7 @@ fn write_group(
     model: &Model,
     group: &Group,
 ) -> Result<(), ServiceError> {
-    xml.leaf("Path", &group.path)
-        .leaf("GroupName", &group.name)
-        .leaf("GroupId", &group.id)
-        .leaf("Arn", &group.arn)
-        .leaf("CreateDate", &creation_date(call, &group.arn)?);
+    Head::group(group).write(call, xml)?;
     write_inline(xml, "GroupPolicyList", &group.inline_policies);
     write_attached(xml, model, &group.managed_policies);
     Ok(())
@@ -206,16 +199,8 @@ fn write_role(
     model: &Model,
     role: &Role,
 ) -> Result<(), ServiceError> {
-    xml.leaf("Path", &role.path)
-        .leaf("RoleName", &role.name)
-        .leaf("RoleId", &role.id)
-        .leaf("Arn", &role.arn)
-        .leaf("CreateDate", &creation_date(call, &role.arn)?)
-        .leaf(
-            "AssumeRolePolicyDocument",
-            &encode_document(&role.trust_policy),
-        )
-        .members("InstanceProfileList", std::iter::empty::<&str>());
+    write_role_head(call, xml, role)?;
+    xml.members("InstanceProfileList", std::iter::empty::<&str>());
     write_inline(xml, "RolePolicyList", &role.inline_policies);
     write_attached(xml, model, &role.managed_policies);
     write_boundary(xml, role.permissions_boundary.as_deref());

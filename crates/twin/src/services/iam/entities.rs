@@ -1,11 +1,18 @@
 //! Users, groups and roles seen alike: what the inline policy, managed
-//! policy, boundary and tag actions share, looked up by name ignoring case.
+//! policy, boundary and tag actions share, looked up by name ignoring case;
+//! the prologue of an action on one of them (the [`Target`] it names, the
+//! ARN and request context it is authorized with, the check of its name);
+//! and the XML members their structures share.
 
-use orgtwin_model::{InlinePolicy, Model, Tag};
+use orgtwin_model::{Group, InlinePolicy, Model, Role, Tag, User};
 use orgtwin_policy::Context;
 
-use super::{no_such_entity, same_name};
+use super::checks::Constraints;
+use super::tags::write_tags;
+use super::{Page, authorize, creation_date, no_such_entity, same_name};
+use crate::query::{Params, Xml};
 use crate::reply::ServiceError;
+use crate::services::Call;
 
 /// The kind of IAM identity an action is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,32 +215,202 @@ pub(super) fn find_mut<'m>(
     found.ok_or_else(|| kind.not_found(name))
 }
 
-/// The ARN an action on `name` is authorized against: the entity's own
-/// (with its path) when it exists, `/` + name otherwise.
-pub(super) fn target_arn(
-    entity: Option<&Entity<'_>>,
-    account: &str,
-    kind: Kind,
-    name: &str,
-) -> String {
-    entity.map_or_else(|| kind.arn(account, "/", name), |e| e.arn.to_string())
-}
-
-/// The request context an existing entity adds: its tags, as
-/// `aws:ResourceTag/<key>` and `iam:ResourceTag/<key>`.
-pub(super) fn resource_context(entity: Option<&Entity<'_>>) -> Context {
-    let mut context = Context::default();
-    for tag in entity.map(|e| e.tags).unwrap_or_default() {
-        context.insert(&format!("aws:ResourceTag/{}", tag.key), tag.value.clone());
-        context.insert(&format!("iam:ResourceTag/{}", tag.key), tag.value.clone());
+/// Why a user, group or role cannot be deleted while policies remain on it
+/// (attached ones first, then inline), in IAM's words for the
+/// `DeleteConflict`.
+pub(super) fn policies_remain(managed: &[String], inline: &[InlinePolicy]) -> Option<&'static str> {
+    if !managed.is_empty() {
+        Some("Cannot delete entity, must detach all policies first.")
+    } else if !inline.is_empty() {
+        Some("Cannot delete entity, must delete policies first.")
+    } else {
+        None
     }
-    context
 }
 
-/// Adds `iam:PermissionsBoundary` with the entity's current boundary, as IAM
-/// does for the actions that change a user's or role's permissions.
-pub(super) fn boundary_context(context: &mut Context, entity: Option<&Entity<'_>>) {
-    if let Some(boundary) = entity.and_then(|e| e.permissions_boundary) {
-        context.insert("iam:PermissionsBoundary", boundary);
+/// The user, group or role an action names (it may not exist), the ARN the
+/// action is authorized against and the request context it adds.
+pub(super) struct Target<'m> {
+    pub(super) kind: Kind,
+    pub(super) name: String,
+    /// The entity's own (with its path) when it exists, `/` + name otherwise.
+    pub(super) arn: String,
+    pub(super) entity: Option<Entity<'m>>,
+    /// The existing entity's tags, as `aws:ResourceTag/<key>` and
+    /// `iam:ResourceTag/<key>`; an action adds its own keys.
+    pub(super) context: Context,
+}
+
+impl<'m> Target<'m> {
+    /// The entity of `kind` named `name` in the caller's account.
+    pub(super) fn new(call: &Call<'_>, model: &'m Model, kind: Kind, name: &str) -> Target<'m> {
+        let account = call.caller.account();
+        let entity = find(model, account, kind, name);
+        let mut context = Context::default();
+        for tag in entity.map(|e| e.tags).unwrap_or_default() {
+            context.insert(&format!("aws:ResourceTag/{}", tag.key), tag.value.clone());
+            context.insert(&format!("iam:ResourceTag/{}", tag.key), tag.value.clone());
+        }
+        Target {
+            kind,
+            name: name.to_string(),
+            arn: entity.map_or_else(|| kind.arn(account, "/", name), |e| e.arn.to_string()),
+            entity,
+            context,
+        }
+    }
+
+    /// The entity the request's `RoleName`, `UserName` or `GroupName` names
+    /// (required).
+    pub(super) fn named(
+        call: &Call<'_>,
+        model: &'m Model,
+        params: &Params,
+        kind: Kind,
+    ) -> Result<Target<'m>, ServiceError> {
+        let name = params.required(kind.name_param())?;
+        Ok(Target::new(call, model, kind, name))
+    }
+
+    /// Adds `iam:PermissionsBoundary` with the entity's current boundary, as
+    /// IAM does for the actions that change a user's or role's permissions.
+    pub(super) fn with_boundary(mut self) -> Self {
+        if let Some(boundary) = self.entity.and_then(|e| e.permissions_boundary) {
+            self.context.insert("iam:PermissionsBoundary", boundary);
+        }
+        self
+    }
+
+    /// Authorizes `iam:{action}` on the target, with its context.
+    pub(super) fn authorize(&self, call: &Call<'_>, action: &str) -> Result<(), ServiceError> {
+        authorize(call, action, &self.arn, &self.context)
+    }
+
+    /// The request's constraints, starting with the name's (at most the
+    /// kind's [`Kind::max_name`] characters).
+    pub(super) fn checks(&self) -> Constraints {
+        self.checks_up_to(self.kind.max_name())
+    }
+
+    /// The same, with the name at most `max` characters.
+    pub(super) fn checks_up_to(&self, max: usize) -> Constraints {
+        let mut checks = Constraints::default();
+        checks.name(self.kind.name_field(), &self.name, max);
+        checks
+    }
+
+    /// The entity, or `NoSuchEntity` when there is none.
+    pub(super) fn existing(&self) -> Result<Entity<'m>, ServiceError> {
+        self.entity.ok_or_else(|| self.kind.not_found(&self.name))
+    }
+}
+
+/// The start of `ListRoles`, `ListUsers` and `ListGroups`: authorizes
+/// `iam:{action}` on `*`, reads the page and validates `PathPrefix`.
+pub(super) fn list_prologue<'p>(
+    call: &Call<'_>,
+    params: &'p Params,
+    action: &str,
+) -> Result<(Page, Option<&'p str>), ServiceError> {
+    authorize(call, action, "*", &Context::default())?;
+    let page = Page::read(params)?;
+    let prefix = params.get("PathPrefix");
+    let mut checks = Constraints::default();
+    if let Some(prefix) = prefix {
+        checks.path_prefix("pathPrefix", prefix);
+    }
+    checks.finish()?;
+    Ok((page, prefix))
+}
+
+/// The page of `items` as the list `name`, each `write`n in its `<member>`,
+/// then `IsTruncated` and `Marker`.
+pub(super) fn write_page<T>(
+    page: Page,
+    name: &str,
+    items: Vec<T>,
+    mut write: impl FnMut(&mut Xml, T) -> Result<(), ServiceError>,
+) -> Result<String, ServiceError> {
+    let (items, next) = page.window(items);
+    let mut xml = Xml::default();
+    xml.open(name);
+    for item in items {
+        xml.open("member");
+        write(&mut xml, item)?;
+        xml.close("member");
+    }
+    xml.close(name).truncation(next.as_deref());
+    Ok(xml.finish())
+}
+
+/// What every `User`, `Group` and `Role` structure opens with.
+pub(super) struct Head<'a> {
+    pub(super) kind: Kind,
+    pub(super) path: &'a str,
+    pub(super) name: &'a str,
+    pub(super) id: &'a str,
+    pub(super) arn: &'a str,
+}
+
+impl<'a> Head<'a> {
+    pub(super) fn role(role: &'a Role) -> Self {
+        Head {
+            kind: Kind::Role,
+            path: &role.path,
+            name: &role.name,
+            id: &role.id,
+            arn: &role.arn,
+        }
+    }
+
+    pub(super) fn user(user: &'a User) -> Self {
+        Head {
+            kind: Kind::User,
+            path: &user.path,
+            name: &user.name,
+            id: &user.id,
+            arn: &user.arn,
+        }
+    }
+
+    pub(super) fn group(group: &'a Group) -> Self {
+        Head {
+            kind: Kind::Group,
+            path: &group.path,
+            name: &group.name,
+            id: &group.id,
+            arn: &group.arn,
+        }
+    }
+
+    /// `Path`, `RoleName`/`UserName`/`GroupName`, `RoleId`/..., `Arn` and
+    /// `CreateDate`.
+    pub(super) fn write(&self, call: &Call<'_>, xml: &mut Xml) -> Result<(), ServiceError> {
+        let title = self.kind.title();
+        xml.leaf("Path", self.path)
+            .leaf(&format!("{title}Name"), self.name)
+            .leaf(&format!("{title}Id"), self.id)
+            .leaf("Arn", self.arn)
+            .leaf("CreateDate", &creation_date(call, self.arn)?);
+        Ok(())
+    }
+}
+
+/// `<PermissionsBoundary>` when there is one.
+pub(super) fn write_boundary(xml: &mut Xml, boundary: Option<&str>) {
+    if let Some(arn) = boundary {
+        xml.open("PermissionsBoundary")
+            .leaf("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
+            .leaf("PermissionsBoundaryArn", arn)
+            .close("PermissionsBoundary");
+    }
+}
+
+/// What `GetRole` and `GetUser` add to `ListRoles` and `ListUsers`: the
+/// boundary, and the tags when there are any.
+pub(super) fn write_boundary_and_tags(xml: &mut Xml, boundary: Option<&str>, tags: &[Tag]) {
+    write_boundary(xml, boundary);
+    if !tags.is_empty() {
+        write_tags(xml, tags);
     }
 }

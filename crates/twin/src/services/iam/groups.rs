@@ -11,10 +11,10 @@ use orgtwin_policy::Context;
 use orgtwin_policy::principal::stable_id;
 
 use super::checks::Constraints;
-use super::entities::{self, Kind};
+use super::entities::{Head, Kind, Target, list_prologue, policies_remain, write_page};
 use super::users::{self, write_user};
 use super::{
-    Answer, Outcome, Page, already_exists, authorize, creation_date, delete_conflict, iam, iam_mut,
+    Answer, Outcome, Page, already_exists, authorize, delete_conflict, iam, iam_mut,
     limit_exceeded, record_creation, same_name,
 };
 use crate::query::{Params, Xml};
@@ -24,28 +24,11 @@ use crate::services::Call;
 /// Groups a user may belong to.
 const MAX_GROUPS_PER_USER: usize = 10;
 
-fn write_group(call: &Call<'_>, xml: &mut Xml, group: &Group) -> Result<(), ServiceError> {
-    xml.leaf("Path", &group.path)
-        .leaf("GroupName", &group.name)
-        .leaf("GroupId", &group.id)
-        .leaf("Arn", &group.arn)
-        .leaf("CreateDate", &creation_date(call, &group.arn)?);
-    Ok(())
-}
-
 fn find<'m>(iam: &'m orgtwin_model::Iam, name: &str) -> Result<&'m Group, ServiceError> {
     iam.groups
         .iter()
         .find(|g| same_name(&g.name, name))
         .ok_or_else(|| Kind::Group.not_found(name))
-}
-
-/// The group's ARN to authorize against.
-fn target_arn(call: &Call<'_>, name: &str) -> String {
-    let model = call.twin.model();
-    let account = call.caller.account();
-    let entity = entities::find(&model, account, Kind::Group, name);
-    entities::target_arn(entity.as_ref(), account, Kind::Group, name)
 }
 
 pub(super) fn create(call: &Call<'_>, params: &Params) -> Outcome {
@@ -81,55 +64,37 @@ pub(super) fn create(call: &Call<'_>, params: &Params) -> Outcome {
     let group = find(iam(&model, account)?, &name)?;
     let mut xml = Xml::default();
     xml.open("Group");
-    write_group(call, &mut xml, group)?;
+    Head::group(group).write(call, &mut xml)?;
     xml.close("Group");
     Ok(Answer::Result(xml.finish()))
 }
 
 pub(super) fn get(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
-    let name = params.required("GroupName")?;
-    authorize(
-        call,
-        "GetGroup",
-        &target_arn(call, name),
-        &Context::default(),
-    )?;
-    let page = Page::read(params)?;
-    let mut checks = Constraints::default();
-    checks.name("groupName", name, 128);
-    checks.finish()?;
     let model = call.twin.model();
+    let target = Target::named(call, &model, params, Kind::Group)?;
+    target.authorize(call, "GetGroup")?;
+    let page = Page::read(params)?;
+    target.checks().finish()?;
     let iam = iam(&model, account)?;
-    let group = find(iam, name)?;
+    let group = find(iam, &target.name)?;
     let members: Vec<&User> = iam
         .users
         .iter()
         .filter(|u| u.groups.contains(&group.name))
         .collect();
-    let (members, next) = page.window(members);
     let mut xml = Xml::default();
     xml.open("Group");
-    write_group(call, &mut xml, group)?;
-    xml.close("Group").open("Users");
-    for user in members {
-        xml.open("member");
-        write_user(call, &mut xml, user, false)?;
-        xml.close("member");
-    }
-    xml.close("Users").truncation(next.as_deref());
-    Ok(Answer::Result(xml.finish()))
+    Head::group(group).write(call, &mut xml)?;
+    xml.close("Group");
+    let users = write_page(page, "Users", members, |xml, user| {
+        write_user(call, xml, user, false)
+    })?;
+    Ok(Answer::Result(xml.finish() + &users))
 }
 
 pub(super) fn list(call: &Call<'_>, params: &Params) -> Outcome {
-    authorize(call, "ListGroups", "*", &Context::default())?;
-    let page = Page::read(params)?;
-    let prefix = params.get("PathPrefix");
-    let mut checks = Constraints::default();
-    if let Some(prefix) = prefix {
-        checks.path_prefix("pathPrefix", prefix);
-    }
-    checks.finish()?;
+    let (page, prefix) = list_prologue(call, params, "ListGroups")?;
     let model = call.twin.model();
     let groups: Vec<&Group> = iam(&model, call.caller.account())?
         .groups
@@ -140,34 +105,20 @@ pub(super) fn list(call: &Call<'_>, params: &Params) -> Outcome {
 }
 
 fn write_groups(call: &Call<'_>, page: Page, groups: Vec<&Group>) -> Outcome {
-    let (groups, next) = page.window(groups);
-    let mut xml = Xml::default();
-    xml.open("Groups");
-    for group in groups {
-        xml.open("member");
-        write_group(call, &mut xml, group)?;
-        xml.close("member");
-    }
-    xml.close("Groups").truncation(next.as_deref());
-    Ok(Answer::Result(xml.finish()))
+    let xml = write_page(page, "Groups", groups, |xml, group| {
+        Head::group(group).write(call, xml)
+    })?;
+    Ok(Answer::Result(xml))
 }
 
 pub(super) fn list_for_user(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
-    let name = params.required("UserName")?;
     let model = call.twin.model();
-    let entity = entities::find(&model, account, Kind::User, name);
-    let arn = entities::target_arn(entity.as_ref(), account, Kind::User, name);
-    authorize(
-        call,
-        "ListGroupsForUser",
-        &arn,
-        &entities::resource_context(entity.as_ref()),
-    )?;
+    let target = Target::named(call, &model, params, Kind::User)?;
+    let name = target.name.as_str();
+    target.authorize(call, "ListGroupsForUser")?;
     let page = Page::read(params)?;
-    let mut checks = Constraints::default();
-    checks.name("userName", name, 128);
-    checks.finish()?;
+    target.checks_up_to(users::EXISTING_NAME_MAX).finish()?;
     let iam = iam(&model, account)?;
     if users::is_builtin_admin(&model, account, name) {
         return write_groups(call, page, Vec::new());
@@ -183,27 +134,18 @@ pub(super) fn list_for_user(call: &Call<'_>, params: &Params) -> Outcome {
 
 pub(super) fn delete(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
-    let name = params.required("GroupName")?;
-    authorize(
-        call,
-        "DeleteGroup",
-        &target_arn(call, name),
-        &Context::default(),
-    )?;
-    let mut checks = Constraints::default();
-    checks.name("groupName", name, 128);
-    checks.finish()?;
+    let model = call.twin.model();
+    let target = Target::named(call, &model, params, Kind::Group)?;
+    let name = target.name.as_str();
+    target.authorize(call, "DeleteGroup")?;
+    target.checks().finish()?;
     call.twin.update_model(|model| {
         let iam = iam_mut(model, account)?;
         let group = find(iam, name)?;
         let conflict = if iam.users.iter().any(|u| u.groups.contains(&group.name)) {
             Some("Cannot delete entity, must remove users from group first.")
-        } else if !group.managed_policies.is_empty() {
-            Some("Cannot delete entity, must detach all policies first.")
-        } else if !group.inline_policies.is_empty() {
-            Some("Cannot delete entity, must delete policies first.")
         } else {
-            None
+            policies_remain(&group.managed_policies, &group.inline_policies)
         };
         if let Some(conflict) = conflict {
             return Err(delete_conflict(conflict));
@@ -217,31 +159,21 @@ pub(super) fn delete(call: &Call<'_>, params: &Params) -> Outcome {
 /// `AddUserToGroup` and `RemoveUserFromGroup` (authorized on the group).
 fn membership(call: &Call<'_>, params: &Params, add: bool) -> Outcome {
     let account = call.caller.account();
-    let group_name = params.required("GroupName")?;
+    let model = call.twin.model();
+    let target = Target::named(call, &model, params, Kind::Group)?;
     let user_name = params.required("UserName")?;
     let action = if add {
         "AddUserToGroup"
     } else {
         "RemoveUserFromGroup"
     };
-    authorize(
-        call,
-        action,
-        &target_arn(call, group_name),
-        &Context::default(),
-    )?;
-    let mut checks = Constraints::default();
-    checks.name("groupName", group_name, 128);
-    checks.name("userName", user_name, 128);
+    target.authorize(call, action)?;
+    let mut checks = target.checks();
+    checks.name("userName", user_name, users::EXISTING_NAME_MAX);
     checks.finish()?;
     call.twin.update_model(|model| {
-        let iam = iam_mut(model, account)?;
-        let group = find(iam, group_name)?.name.clone();
-        let user = iam
-            .users
-            .iter_mut()
-            .find(|u| same_name(&u.name, user_name))
-            .ok_or_else(|| Kind::User.not_found(user_name))?;
+        let group = find(iam_mut(model, account)?, &target.name)?.name.clone();
+        let user = users::find_mut(model, account, user_name)?;
         let member = user.groups.contains(&group);
         if add && !member {
             if user.groups.len() >= MAX_GROUPS_PER_USER {

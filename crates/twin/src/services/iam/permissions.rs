@@ -15,24 +15,17 @@ use orgtwin_model::aws_managed::{self, ARN_PREFIX};
 use orgtwin_model::{InlinePolicy, Model};
 use orgtwin_policy::PolicyType;
 
-use super::checks::Constraints;
-use super::entities::{self, Entity, Kind};
+use super::entities::{self, Kind, Target};
 use super::{
-    Answer, Outcome, Page, authorize, encode_document, invalid_input, limit_exceeded,
-    no_such_entity, policy_document, same_name,
+    Answer, Outcome, Page, encode_document, invalid_input, limit_exceeded, no_such_entity,
+    policy_document, same_name,
 };
 use crate::query::{Params, Xml};
 use crate::reply::ServiceError;
 use crate::services::Call;
 
-/// The entity an action names, the ARN to authorize, and its context.
-struct Target<'m> {
-    name: String,
-    arn: String,
-    entity: Option<Entity<'m>>,
-    context: orgtwin_policy::Context,
-}
-
+/// The target of an action of `kind`, with `iam:PermissionsBoundary` for
+/// users and roles when the action changes their permissions.
 fn target<'m>(
     call: &Call<'_>,
     model: &'m Model,
@@ -40,49 +33,58 @@ fn target<'m>(
     kind: Kind,
     with_boundary: bool,
 ) -> Result<Target<'m>, ServiceError> {
-    let account = call.caller.account();
-    let name = params.required(kind.name_param())?.to_string();
-    let entity = entities::find(model, account, kind, &name);
-    let mut context = entities::resource_context(entity.as_ref());
-    if with_boundary {
-        entities::boundary_context(&mut context, entity.as_ref());
-    }
-    Ok(Target {
-        arn: entities::target_arn(entity.as_ref(), account, kind, &name),
-        name,
-        entity,
-        context,
+    let target = Target::named(call, model, params, kind)?;
+    Ok(if with_boundary {
+        target.with_boundary()
+    } else {
+        target
     })
+}
+
+/// The start of `{verb}{Kind}Policy` (`verb` `Put`, `Get` or `Delete`): the
+/// target (with its boundary when the action changes a user or role),
+/// `PolicyName` and, for `Put`, `PolicyDocument`; authorized, then checked.
+fn inline_prologue<'m, 'p>(
+    call: &Call<'_>,
+    model: &'m Model,
+    params: &'p Params,
+    kind: Kind,
+    verb: &str,
+) -> Result<(Target<'m>, &'p str, Option<&'p str>), ServiceError> {
+    let changes = verb != "Get";
+    let target = target(call, model, params, kind, changes && kind != Kind::Group)?;
+    let policy_name = params.required("PolicyName")?;
+    let text = if verb == "Put" {
+        Some(params.required("PolicyDocument")?)
+    } else {
+        None
+    };
+    target.authorize(call, &format!("{verb}{}Policy", kind.title()))?;
+    let mut checks = target.checks();
+    checks.name("policyName", policy_name, 128);
+    if let Some(text) = text {
+        checks.document("policyDocument", text);
+    }
+    checks.finish()?;
+    Ok((target, policy_name, text))
 }
 
 pub(super) fn put_inline(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let model = call.twin.model();
-    let target = target(call, &model, params, kind, kind != Kind::Group)?;
-    let policy_name = params.required("PolicyName")?.to_string();
-    let text = params.required("PolicyDocument")?;
-    authorize(
-        call,
-        &format!("Put{}Policy", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
-    checks.name("policyName", &policy_name, 128);
-    checks.document("policyDocument", text);
-    checks.finish()?;
+    let (target, policy_name, text) = inline_prologue(call, &model, params, kind, "Put")?;
+    let text = text.unwrap_or_default();
     let document = policy_document(text, &[PolicyType::Identity])?;
     let account = call.caller.account();
     call.twin.update_model(|model| {
         let entity = entities::find_mut(model, account, kind, &target.name)?;
         let policy = InlinePolicy {
-            name: policy_name.clone(),
+            name: policy_name.to_string(),
             document,
         };
         match entity
             .inline_policies
             .iter_mut()
-            .find(|p| same_name(&p.name, &policy_name))
+            .find(|p| same_name(&p.name, policy_name))
         {
             Some(existing) => *existing = policy,
             None => entity.inline_policies.push(policy),
@@ -114,19 +116,8 @@ fn inline_not_found(kind: Kind, policy_name: &str) -> ServiceError {
 
 pub(super) fn get_inline(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let model = call.twin.model();
-    let target = target(call, &model, params, kind, false)?;
-    let policy_name = params.required("PolicyName")?;
-    authorize(
-        call,
-        &format!("Get{}Policy", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
-    checks.name("policyName", policy_name, 128);
-    checks.finish()?;
-    let entity = target.entity.ok_or_else(|| kind.not_found(&target.name))?;
+    let (target, policy_name, _) = inline_prologue(call, &model, params, kind, "Get")?;
+    let entity = target.existing()?;
     let policy = entity
         .inline_policies
         .iter()
@@ -142,17 +133,10 @@ pub(super) fn get_inline(call: &Call<'_>, params: &Params, kind: Kind) -> Outcom
 pub(super) fn list_inline(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let model = call.twin.model();
     let target = target(call, &model, params, kind, false)?;
-    authorize(
-        call,
-        &format!("List{}Policies", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
+    target.authorize(call, &format!("List{}Policies", kind.title()))?;
     let page = Page::read(params)?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
-    checks.finish()?;
-    let entity = target.entity.ok_or_else(|| kind.not_found(&target.name))?;
+    target.checks().finish()?;
+    let entity = target.existing()?;
     let names: Vec<&str> = entity
         .inline_policies
         .iter()
@@ -167,27 +151,16 @@ pub(super) fn list_inline(call: &Call<'_>, params: &Params, kind: Kind) -> Outco
 
 pub(super) fn delete_inline(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let model = call.twin.model();
-    let target = target(call, &model, params, kind, kind != Kind::Group)?;
-    let policy_name = params.required("PolicyName")?.to_string();
-    authorize(
-        call,
-        &format!("Delete{}Policy", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
-    checks.name("policyName", &policy_name, 128);
-    checks.finish()?;
+    let (target, policy_name, _) = inline_prologue(call, &model, params, kind, "Delete")?;
     let account = call.caller.account();
     call.twin.update_model(|model| {
         let entity = entities::find_mut(model, account, kind, &target.name)?;
         let before = entity.inline_policies.len();
         entity
             .inline_policies
-            .retain(|p| !same_name(&p.name, &policy_name));
+            .retain(|p| !same_name(&p.name, policy_name));
         if entity.inline_policies.len() == before {
-            return Err(inline_not_found(kind, &policy_name));
+            return Err(inline_not_found(kind, policy_name));
         }
         Ok(())
     })?;
@@ -233,21 +206,29 @@ pub(super) fn is_policy_arn(arn: &str) -> bool {
         })
 }
 
-pub(super) fn attach(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
-    let model = call.twin.model();
-    let mut target = target(call, &model, params, kind, kind != Kind::Group)?;
+/// The start of `{verb}{Kind}Policy` (`verb` `Attach` or `Detach`): the
+/// target, with its boundary and `iam:PolicyARN`, and `PolicyArn`;
+/// authorized, then checked.
+fn attachment_prologue<'m>(
+    call: &Call<'_>,
+    model: &'m Model,
+    params: &Params,
+    kind: Kind,
+    verb: &str,
+) -> Result<(Target<'m>, String), ServiceError> {
+    let mut target = target(call, model, params, kind, kind != Kind::Group)?;
     let policy_arn = params.required("PolicyArn")?.to_string();
     target.context.insert("iam:PolicyARN", policy_arn.clone());
-    authorize(
-        call,
-        &format!("Attach{}Policy", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
+    target.authorize(call, &format!("{verb}{}Policy", kind.title()))?;
+    let mut checks = target.checks();
     checks.arn("policyArn", &policy_arn);
     checks.finish()?;
+    Ok((target, policy_arn))
+}
+
+pub(super) fn attach(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
+    let model = call.twin.model();
+    let (target, policy_arn) = attachment_prologue(call, &model, params, kind, "Attach")?;
     let account = call.caller.account();
     call.twin.update_model(|model| {
         attachable(model, account, &policy_arn)?;
@@ -270,19 +251,7 @@ pub(super) fn attach(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
 
 pub(super) fn detach(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let model = call.twin.model();
-    let mut target = target(call, &model, params, kind, kind != Kind::Group)?;
-    let policy_arn = params.required("PolicyArn")?.to_string();
-    target.context.insert("iam:PolicyARN", policy_arn.clone());
-    authorize(
-        call,
-        &format!("Detach{}Policy", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
-    checks.arn("policyArn", &policy_arn);
-    checks.finish()?;
+    let (target, policy_arn) = attachment_prologue(call, &model, params, kind, "Detach")?;
     if !is_policy_arn(&policy_arn) {
         return Err(invalid_input(format!("ARN {policy_arn} is not valid.")));
     }
@@ -304,21 +273,15 @@ pub(super) fn detach(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
 pub(super) fn list_attached(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let model = call.twin.model();
     let target = target(call, &model, params, kind, false)?;
-    authorize(
-        call,
-        &format!("ListAttached{}Policies", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
+    target.authorize(call, &format!("ListAttached{}Policies", kind.title()))?;
     let page = Page::read(params)?;
     let prefix = params.get("PathPrefix");
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
+    let mut checks = target.checks();
     if let Some(prefix) = prefix {
         checks.policy_path("pathPrefix", prefix);
     }
     checks.finish()?;
-    let entity = target.entity.ok_or_else(|| kind.not_found(&target.name))?;
+    let entity = target.existing()?;
     let attached: Vec<(&str, &str)> = entity
         .managed_policies
         .iter()
@@ -345,22 +308,24 @@ pub(super) fn put_boundary(call: &Call<'_>, params: &Params, kind: Kind) -> Outc
     target
         .context
         .insert("iam:PermissionsBoundary", boundary.clone());
-    authorize(
-        call,
-        &format!("Put{}PermissionsBoundary", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
+    target.authorize(call, &format!("Put{}PermissionsBoundary", kind.title()))?;
+    let mut checks = target.checks();
     checks.arn("permissionsBoundary", &boundary);
     checks.finish()?;
+    set_boundary(call, kind, &target.name, Some(boundary))
+}
+
+/// Sets the boundary of the user or role `name` (checked as
+/// [`usable_as_boundary`]), or with `None` removes it.
+fn set_boundary(call: &Call<'_>, kind: Kind, name: &str, boundary: Option<String>) -> Outcome {
     let account = call.caller.account();
     call.twin.update_model(|model| {
-        usable_as_boundary(model, account, &boundary)?;
-        let entity = entities::find_mut(model, account, kind, &target.name)?;
+        if let Some(arn) = &boundary {
+            usable_as_boundary(model, account, arn)?;
+        }
+        let entity = entities::find_mut(model, account, kind, name)?;
         if let Some(slot) = entity.permissions_boundary {
-            *slot = Some(boundary.clone());
+            *slot = boundary.clone();
         }
         Ok(())
     })?;
@@ -391,24 +356,9 @@ pub(super) fn usable_as_boundary(
 pub(super) fn delete_boundary(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let model = call.twin.model();
     let target = target(call, &model, params, kind, true)?;
-    authorize(
-        call,
-        &format!("Delete{}PermissionsBoundary", kind.title()),
-        &target.arn,
-        &target.context,
-    )?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &target.name, kind.max_name());
-    checks.finish()?;
-    let account = call.caller.account();
-    call.twin.update_model(|model| {
-        let entity = entities::find_mut(model, account, kind, &target.name)?;
-        if let Some(slot) = entity.permissions_boundary {
-            *slot = None;
-        }
-        Ok(())
-    })?;
-    Ok(Answer::Empty)
+    target.authorize(call, &format!("Delete{}PermissionsBoundary", kind.title()))?;
+    target.checks().finish()?;
+    set_boundary(call, kind, &target.name, None)
 }
 
 #[cfg(test)]

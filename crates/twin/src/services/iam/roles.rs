@@ -10,18 +10,18 @@
 //! `ListRoles` leaves out tags and boundaries, as AWS does. `RoleLastUsed` is
 //! not reported.
 
-use orgtwin_model::Role;
+use orgtwin_model::{Model, Role};
 use orgtwin_policy::principal::stable_id;
 use orgtwin_policy::{Context, PolicyType};
 
 use super::checks::{Constraints, read_tags};
-use super::entities::{self, Kind};
+use super::entities::{
+    Head, Kind, Target, list_prologue, policies_remain, write_boundary_and_tags, write_page,
+};
 use super::permissions::usable_as_boundary;
-use super::tags::write_tags;
 use super::{
-    Answer, Outcome, Page, already_exists, authorize, creation_date, delete_conflict,
-    encode_document, iam, iam_mut, policy_document, record_creation, request_tags_context,
-    same_name,
+    Answer, Outcome, already_exists, authorize, delete_conflict, encode_document, iam, iam_mut,
+    policy_document, record_creation, request_tags_context, same_name,
 };
 use crate::query::{Params, Xml};
 use crate::reply::ServiceError;
@@ -112,6 +112,19 @@ fn find<'m>(iam: &'m orgtwin_model::Iam, name: &str) -> Result<&'m Role, Service
         .ok_or_else(|| Kind::Role.not_found(name))
 }
 
+/// The role `name` of the caller's account, to change.
+fn find_mut<'m>(
+    model: &'m mut Model,
+    account: &str,
+    name: &str,
+) -> Result<&'m mut Role, ServiceError> {
+    iam_mut(model, account)?
+        .roles
+        .iter_mut()
+        .find(|r| same_name(&r.name, name))
+        .ok_or_else(|| Kind::Role.not_found(name))
+}
+
 /// The members of a `Role` structure; `full` adds what `ListRoles` leaves
 /// out (the boundary and the tags).
 pub(super) fn write_role(
@@ -120,104 +133,64 @@ pub(super) fn write_role(
     role: &Role,
     full: bool,
 ) -> Result<(), ServiceError> {
-    xml.leaf("Path", &role.path)
-        .leaf("RoleName", &role.name)
-        .leaf("RoleId", &role.id)
-        .leaf("Arn", &role.arn)
-        .leaf("CreateDate", &creation_date(call, &role.arn)?)
-        .leaf(
-            "AssumeRolePolicyDocument",
-            &encode_document(&role.trust_policy),
-        )
-        .leaf_opt("Description", role.description.as_deref())
+    write_role_head(call, xml, role)?;
+    xml.leaf_opt("Description", role.description.as_deref())
         .leaf("MaxSessionDuration", &role.max_session_duration.to_string());
     if full {
-        write_boundary(xml, role.permissions_boundary.as_deref());
-        if !role.tags.is_empty() {
-            write_tags(xml, &role.tags);
-        }
+        write_boundary_and_tags(xml, role.permissions_boundary.as_deref(), &role.tags);
     }
     Ok(())
 }
 
-/// `<PermissionsBoundary>` when there is one.
-pub(super) fn write_boundary(xml: &mut Xml, boundary: Option<&str>) {
-    if let Some(arn) = boundary {
-        xml.open("PermissionsBoundary")
-            .leaf("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
-            .leaf("PermissionsBoundaryArn", arn)
-            .close("PermissionsBoundary");
-    }
-}
-
-/// The role's ARN to authorize against, and its tags as context.
-fn target(call: &Call<'_>, name: &str) -> (String, Context) {
-    let model = call.twin.model();
-    let account = call.caller.account();
-    let entity = entities::find(&model, account, Kind::Role, name);
-    (
-        entities::target_arn(entity.as_ref(), account, Kind::Role, name),
-        entities::resource_context(entity.as_ref()),
-    )
+/// What every structure of a role opens with: the [`Head`] and the trust
+/// policy (`AssumeRolePolicyDocument`).
+pub(super) fn write_role_head(
+    call: &Call<'_>,
+    xml: &mut Xml,
+    role: &Role,
+) -> Result<(), ServiceError> {
+    Head::role(role).write(call, xml)?;
+    xml.leaf(
+        "AssumeRolePolicyDocument",
+        &encode_document(&role.trust_policy),
+    );
+    Ok(())
 }
 
 pub(super) fn get(call: &Call<'_>, params: &Params) -> Outcome {
-    let name = params.required("RoleName")?;
-    let (arn, context) = target(call, name);
-    authorize(call, "GetRole", &arn, &context)?;
-    let mut checks = Constraints::default();
-    checks.name("roleName", name, 64);
-    checks.finish()?;
-    answer_role(call, name)
+    let model = call.twin.model();
+    let target = Target::named(call, &model, params, Kind::Role)?;
+    target.authorize(call, "GetRole")?;
+    target.checks().finish()?;
+    answer_role(call, &target.name)
 }
 
 pub(super) fn list(call: &Call<'_>, params: &Params) -> Outcome {
-    authorize(call, "ListRoles", "*", &Context::default())?;
-    let page = Page::read(params)?;
-    let prefix = params.get("PathPrefix");
-    let mut checks = Constraints::default();
-    if let Some(prefix) = prefix {
-        checks.path_prefix("pathPrefix", prefix);
-    }
-    checks.finish()?;
+    let (page, prefix) = list_prologue(call, params, "ListRoles")?;
     let model = call.twin.model();
     let roles: Vec<&Role> = iam(&model, call.caller.account())?
         .roles
         .iter()
         .filter(|r| prefix.is_none_or(|p| r.path.starts_with(p)))
         .collect();
-    let (roles, next) = page.window(roles);
-    let mut xml = Xml::default();
-    xml.open("Roles");
-    for role in roles {
-        xml.open("member");
-        write_role(call, &mut xml, role, false)?;
-        xml.close("member");
-    }
-    xml.close("Roles").truncation(next.as_deref());
-    Ok(Answer::Result(xml.finish()))
+    let xml = write_page(page, "Roles", roles, |xml, role| {
+        write_role(call, xml, role, false)
+    })?;
+    Ok(Answer::Result(xml))
 }
 
 pub(super) fn delete(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
-    let name = params.required("RoleName")?;
-    let (arn, context) = target(call, name);
-    authorize(call, "DeleteRole", &arn, &context)?;
-    let mut checks = Constraints::default();
-    checks.name("roleName", name, 64);
-    checks.finish()?;
+    let model = call.twin.model();
+    let target = Target::named(call, &model, params, Kind::Role)?;
+    let name = target.name.as_str();
+    target.authorize(call, "DeleteRole")?;
+    target.checks().finish()?;
     call.twin.update_model(|model| {
         let iam = iam_mut(model, account)?;
         let role = find(iam, name)?;
-        if !role.managed_policies.is_empty() {
-            return Err(delete_conflict(
-                "Cannot delete entity, must detach all policies first.",
-            ));
-        }
-        if !role.inline_policies.is_empty() {
-            return Err(delete_conflict(
-                "Cannot delete entity, must delete policies first.",
-            ));
+        if let Some(conflict) = policies_remain(&role.managed_policies, &role.inline_policies) {
+            return Err(delete_conflict(conflict));
         }
         iam.roles.retain(|r| !same_name(&r.name, name));
         Ok(())
@@ -229,7 +202,9 @@ pub(super) fn delete(call: &Call<'_>, params: &Params) -> Outcome {
 /// `UpdateRoleDescription`, which answers the role.
 pub(super) fn update(call: &Call<'_>, params: &Params, description_only: bool) -> Outcome {
     let account = call.caller.account();
-    let name = params.required("RoleName")?;
+    let model = call.twin.model();
+    let target = Target::named(call, &model, params, Kind::Role)?;
+    let name = target.name.as_str();
     let description = if description_only {
         Some(params.required("Description")?)
     } else {
@@ -240,15 +215,13 @@ pub(super) fn update(call: &Call<'_>, params: &Params, description_only: bool) -
     } else {
         params.integer("MaxSessionDuration")?
     };
-    let (arn, context) = target(call, name);
     let action = if description_only {
         "UpdateRoleDescription"
     } else {
         "UpdateRole"
     };
-    authorize(call, action, &arn, &context)?;
-    let mut checks = Constraints::default();
-    checks.name("roleName", name, 64);
+    target.authorize(call, action)?;
+    let mut checks = target.checks();
     if let Some(description) = description {
         checks.description("description", description);
     }
@@ -257,12 +230,7 @@ pub(super) fn update(call: &Call<'_>, params: &Params, description_only: bool) -
     }
     checks.finish()?;
     call.twin.update_model(|model| {
-        let iam = iam_mut(model, account)?;
-        let role = iam
-            .roles
-            .iter_mut()
-            .find(|r| same_name(&r.name, name))
-            .ok_or_else(|| Kind::Role.not_found(name))?;
+        let role = find_mut(model, account, name)?;
         if let Some(description) = description {
             role.description = (!description.is_empty()).then(|| description.to_string());
         }
@@ -280,21 +248,16 @@ pub(super) fn update(call: &Call<'_>, params: &Params, description_only: bool) -
 
 pub(super) fn update_trust(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
-    let name = params.required("RoleName")?;
+    let model = call.twin.model();
+    let target = Target::named(call, &model, params, Kind::Role)?;
     let text = params.required("PolicyDocument")?;
-    let (arn, context) = target(call, name);
-    authorize(call, "UpdateAssumeRolePolicy", &arn, &context)?;
-    let mut checks = Constraints::default();
-    checks.name("roleName", name, 64);
+    target.authorize(call, "UpdateAssumeRolePolicy")?;
+    let mut checks = target.checks();
     checks.document("policyDocument", text);
     checks.finish()?;
     let trust_policy = policy_document(text, &[PolicyType::Trust])?;
     call.twin.update_model(|model| {
-        let role = iam_mut(model, account)?
-            .roles
-            .iter_mut()
-            .find(|r| same_name(&r.name, name))
-            .ok_or_else(|| Kind::Role.not_found(name))?;
+        let role = find_mut(model, account, &target.name)?;
         role.trust_policy = trust_policy;
         Ok(())
     })?;

@@ -10,33 +10,29 @@
 
 use orgtwin_model::Tag;
 
-use super::checks::{Constraints, MAX_TAGS, read_tags};
-use super::entities::{self, Kind};
-use super::{Answer, Outcome, Page, authorize, limit_exceeded, request_tags_context, same_name};
+use super::checks::{MAX_TAGS, read_tags};
+use super::entities::{self, Kind, Target};
+use super::{Answer, Outcome, Page, limit_exceeded, request_tags_context, same_name};
 use crate::query::{Params, Xml};
 use crate::services::Call;
 
 pub(super) fn tag(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let account = call.caller.account();
     let model = call.twin.model();
-    let name = params.required(kind.name_param())?.to_string();
+    let mut target = Target::named(call, &model, params, kind)?;
     let tags = read_tags(params);
     if tags.is_empty() {
         params.required("Tags")?;
     }
-    let entity = entities::find(&model, account, kind, &name);
-    let mut context = entities::resource_context(entity.as_ref());
-    request_tags_context(&mut context, &tags);
-    let arn = entities::target_arn(entity.as_ref(), account, kind, &name);
-    authorize(call, &format!("Tag{}", kind.title()), &arn, &context)?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &name, kind.max_name());
+    request_tags_context(&mut target.context, &tags);
+    target.authorize(call, &format!("Tag{}", kind.title()))?;
+    let mut checks = target.checks();
     checks.tags(&tags)?;
     checks.finish()?;
     call.twin.update_model(|model| {
-        let entity = entities::find_mut(model, account, kind, &name)?;
+        let entity = entities::find_mut(model, account, kind, &target.name)?;
         let Some(held) = entity.tags else {
-            return Err(kind.not_found(&name));
+            return Err(kind.not_found(&target.name));
         };
         for tag in tags {
             match held.iter_mut().find(|t| same_name(&t.key, &tag.key)) {
@@ -58,24 +54,20 @@ pub(super) fn tag(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
 pub(super) fn untag(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
     let account = call.caller.account();
     let model = call.twin.model();
-    let name = params.required(kind.name_param())?.to_string();
+    let mut target = Target::named(call, &model, params, kind)?;
     let keys = params.list("TagKeys");
     if keys.is_empty() {
         params.required("TagKeys")?;
     }
-    let entity = entities::find(&model, account, kind, &name);
-    let mut context = entities::resource_context(entity.as_ref());
-    context.insert_multi("aws:TagKeys", keys.clone());
-    let arn = entities::target_arn(entity.as_ref(), account, kind, &name);
-    authorize(call, &format!("Untag{}", kind.title()), &arn, &context)?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), &name, kind.max_name());
+    target.context.insert_multi("aws:TagKeys", keys.clone());
+    target.authorize(call, &format!("Untag{}", kind.title()))?;
+    let mut checks = target.checks();
     for (i, key) in keys.iter().enumerate() {
         checks.tag_key(&format!("tagKeys.{}.member", i + 1), key);
     }
     checks.finish()?;
     call.twin.update_model(|model| {
-        let entity = entities::find_mut(model, account, kind, &name)?;
+        let entity = entities::find_mut(model, account, kind, &target.name)?;
         if let Some(held) = entity.tags {
             held.retain(|t| !keys.iter().any(|k| same_name(k, &t.key)));
         }
@@ -85,18 +77,12 @@ pub(super) fn untag(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
 }
 
 pub(super) fn list(call: &Call<'_>, params: &Params, kind: Kind) -> Outcome {
-    let account = call.caller.account();
     let model = call.twin.model();
-    let name = params.required(kind.name_param())?;
-    let entity = entities::find(&model, account, kind, name);
-    let context = entities::resource_context(entity.as_ref());
-    let arn = entities::target_arn(entity.as_ref(), account, kind, name);
-    authorize(call, &format!("List{}Tags", kind.title()), &arn, &context)?;
+    let target = Target::named(call, &model, params, kind)?;
+    target.authorize(call, &format!("List{}Tags", kind.title()))?;
     let page = Page::read(params)?;
-    let mut checks = Constraints::default();
-    checks.name(kind.name_field(), name, kind.max_name());
-    checks.finish()?;
-    let entity = entity.ok_or_else(|| kind.not_found(name))?;
+    target.checks().finish()?;
+    let entity = target.existing()?;
     let (tags, next) = page.window(entity.tags.iter().collect());
     let mut xml = Xml::default();
     write_tags(&mut xml, tags);

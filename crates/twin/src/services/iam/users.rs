@@ -9,22 +9,26 @@
 
 use orgtwin_identity::Caller;
 use orgtwin_identity::caller::ADMIN_USER;
-use orgtwin_model::User;
+use orgtwin_model::{Model, User};
 use orgtwin_policy::Context;
 use orgtwin_policy::principal::stable_id;
 
 use super::checks::{Constraints, read_tags};
-use super::entities::{self, Kind};
+use super::entities::{
+    Head, Kind, Target, list_prologue, policies_remain, write_boundary_and_tags, write_page,
+};
 use super::permissions::usable_as_boundary;
-use super::roles::write_boundary;
-use super::tags::write_tags;
 use super::{
-    Answer, Outcome, Page, already_exists, authorize, creation_date, delete_conflict, iam, iam_mut,
-    record_creation, request_tags_context, same_name,
+    Answer, Outcome, already_exists, authorize, delete_conflict, iam, iam_mut, record_creation,
+    request_tags_context, same_name,
 };
 use crate::query::{Params, Xml};
 use crate::reply::ServiceError;
 use crate::services::Call;
+
+/// The longest name of an existing user the user actions take (IAM's
+/// `existingUserNameType`; `CreateUser` takes 64).
+pub(super) const EXISTING_NAME_MAX: usize = 128;
 
 pub(super) fn create(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
@@ -94,6 +98,19 @@ pub(super) fn find<'m>(iam: &'m orgtwin_model::Iam, name: &str) -> Result<&'m Us
         .ok_or_else(|| Kind::User.not_found(name))
 }
 
+/// The user `name` of the caller's account, to change.
+pub(super) fn find_mut<'m>(
+    model: &'m mut Model,
+    account: &str,
+    name: &str,
+) -> Result<&'m mut User, ServiceError> {
+    iam_mut(model, account)?
+        .users
+        .iter_mut()
+        .find(|u| same_name(&u.name, name))
+        .ok_or_else(|| Kind::User.not_found(name))
+}
+
 /// The members of a `User` structure; `full` adds what `ListUsers` leaves
 /// out (the boundary and the tags).
 pub(super) fn write_user(
@@ -102,18 +119,29 @@ pub(super) fn write_user(
     user: &User,
     full: bool,
 ) -> Result<(), ServiceError> {
-    xml.leaf("Path", &user.path)
-        .leaf("UserName", &user.name)
-        .leaf("UserId", &user.id)
-        .leaf("Arn", &user.arn)
-        .leaf("CreateDate", &creation_date(call, &user.arn)?);
+    Head::user(user).write(call, xml)?;
     if full {
-        write_boundary(xml, user.permissions_boundary.as_deref());
-        if !user.tags.is_empty() {
-            write_tags(xml, &user.tags);
-        }
+        write_boundary_and_tags(xml, user.permissions_boundary.as_deref(), &user.tags);
     }
     Ok(())
+}
+
+/// The user named by `UserName`, or without it the caller (see
+/// [`caller_user_name`]), authorized for `iam:{action}`, its name checked.
+pub(super) fn authorized_user<'m>(
+    call: &Call<'_>,
+    model: &'m Model,
+    params: &Params,
+    action: &str,
+) -> Result<Target<'m>, ServiceError> {
+    let name = match params.get("UserName") {
+        Some(name) => name.to_string(),
+        None => caller_user_name(call)?,
+    };
+    let target = Target::new(call, model, Kind::User, &name);
+    target.authorize(call, action)?;
+    target.checks_up_to(EXISTING_NAME_MAX).finish()?;
+    Ok(target)
 }
 
 /// The user an action without `UserName` is about: the caller's own; a role
@@ -137,22 +165,8 @@ pub(super) fn is_builtin_admin(model: &orgtwin_model::Model, account: &str, name
 
 pub(super) fn get(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
-    let name = match params.get("UserName") {
-        Some(name) => name.to_string(),
-        None => caller_user_name(call)?,
-    };
     let model = call.twin.model();
-    let entity = entities::find(&model, account, Kind::User, &name);
-    let arn = entities::target_arn(entity.as_ref(), account, Kind::User, &name);
-    authorize(
-        call,
-        "GetUser",
-        &arn,
-        &entities::resource_context(entity.as_ref()),
-    )?;
-    let mut checks = Constraints::default();
-    checks.name("userName", &name, 128);
-    checks.finish()?;
+    let name = authorized_user(call, &model, params, "GetUser")?.name;
     let mut xml = Xml::default();
     xml.open("User");
     if is_builtin_admin(&model, account, &name) {
@@ -160,11 +174,14 @@ pub(super) fn get(call: &Call<'_>, params: &Params) -> Outcome {
             account: account.to_string(),
             name: ADMIN_USER.to_string(),
         };
-        xml.leaf("Path", "/")
-            .leaf("UserName", ADMIN_USER)
-            .leaf("UserId", &caller.userid(&model))
-            .leaf("Arn", &caller.arn())
-            .leaf("CreateDate", &creation_date(call, &caller.arn())?);
+        Head {
+            kind: Kind::User,
+            path: "/",
+            name: ADMIN_USER,
+            id: &caller.userid(&model),
+            arn: &caller.arn(),
+        }
+        .write(call, &mut xml)?;
     } else {
         write_user(call, &mut xml, find(iam(&model, account)?, &name)?, true)?;
     }
@@ -173,47 +190,26 @@ pub(super) fn get(call: &Call<'_>, params: &Params) -> Outcome {
 }
 
 pub(super) fn list(call: &Call<'_>, params: &Params) -> Outcome {
-    authorize(call, "ListUsers", "*", &Context::default())?;
-    let page = Page::read(params)?;
-    let prefix = params.get("PathPrefix");
-    let mut checks = Constraints::default();
-    if let Some(prefix) = prefix {
-        checks.path_prefix("pathPrefix", prefix);
-    }
-    checks.finish()?;
+    let (page, prefix) = list_prologue(call, params, "ListUsers")?;
     let model = call.twin.model();
     let users: Vec<&User> = iam(&model, call.caller.account())?
         .users
         .iter()
         .filter(|u| prefix.is_none_or(|p| u.path.starts_with(p)))
         .collect();
-    let (users, next) = page.window(users);
-    let mut xml = Xml::default();
-    xml.open("Users");
-    for user in users {
-        xml.open("member");
-        write_user(call, &mut xml, user, false)?;
-        xml.close("member");
-    }
-    xml.close("Users").truncation(next.as_deref());
-    Ok(Answer::Result(xml.finish()))
+    let xml = write_page(page, "Users", users, |xml, user| {
+        write_user(call, xml, user, false)
+    })?;
+    Ok(Answer::Result(xml))
 }
 
 pub(super) fn delete(call: &Call<'_>, params: &Params) -> Outcome {
     let account = call.caller.account();
-    let name = params.required("UserName")?;
     let model = call.twin.model();
-    let entity = entities::find(&model, account, Kind::User, name);
-    let arn = entities::target_arn(entity.as_ref(), account, Kind::User, name);
-    authorize(
-        call,
-        "DeleteUser",
-        &arn,
-        &entities::resource_context(entity.as_ref()),
-    )?;
-    let mut checks = Constraints::default();
-    checks.name("userName", name, 128);
-    checks.finish()?;
+    let target = Target::named(call, &model, params, Kind::User)?;
+    let name = target.name.as_str();
+    target.authorize(call, "DeleteUser")?;
+    target.checks_up_to(EXISTING_NAME_MAX).finish()?;
     if is_builtin_admin(&model, account, name) {
         return Err(delete_conflict(
             "Cannot delete entity, must delete access keys first.",
@@ -222,16 +218,13 @@ pub(super) fn delete(call: &Call<'_>, params: &Params) -> Outcome {
     call.twin.update_model(|model| {
         let iam = iam_mut(model, account)?;
         let user = find(iam, name)?;
-        let conflict = if !user.access_keys.is_empty() {
-            Some("Cannot delete entity, must delete access keys first.")
-        } else if !user.managed_policies.is_empty() {
-            Some("Cannot delete entity, must detach all policies first.")
-        } else if !user.inline_policies.is_empty() {
-            Some("Cannot delete entity, must delete policies first.")
-        } else if !user.groups.is_empty() {
-            Some("Cannot delete entity, must remove user from all groups first.")
+        let conflict = if user.access_keys.is_empty() {
+            policies_remain(&user.managed_policies, &user.inline_policies).or_else(|| {
+                (!user.groups.is_empty())
+                    .then_some("Cannot delete entity, must remove user from all groups first.")
+            })
         } else {
-            None
+            Some("Cannot delete entity, must delete access keys first.")
         };
         if let Some(conflict) = conflict {
             return Err(delete_conflict(conflict));
