@@ -438,6 +438,25 @@ impl Store {
         self.write(|c| insert_session(c, session))
     }
 
+    /// Stores a batch of sessions in one transaction and says, for each,
+    /// whether it was stored: a session whose insert fails (a duplicate key)
+    /// is left out without failing the others; a failed commit fails all.
+    fn put_session_batch(&self, sessions: &[StoredSession]) -> Vec<Result<(), String>> {
+        let outcome = self.write(|c| {
+            let tx = c.transaction()?;
+            let results: Vec<Result<(), String>> = sessions
+                .iter()
+                .map(|s| insert_session(&tx, s).map_err(|e| e.to_string()))
+                .collect();
+            tx.commit()?;
+            Ok(results)
+        });
+        match outcome {
+            Ok(results) => results,
+            Err(e) => sessions.iter().map(|_| Err(e.to_string())).collect(),
+        }
+    }
+
     /// Stores many sessions in one transaction: all or none (seeding a
     /// state, benchmarks).
     pub fn put_sessions(&self, sessions: &[StoredSession]) -> Result<(), StoreError> {
@@ -526,6 +545,55 @@ impl Store {
             })?;
             rows.collect()
         })
+    }
+}
+
+/// Told once a session's commit has finished, with its outcome.
+pub type CommitDone = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// Commits sessions in groups: a background thread takes every session
+/// queued while the previous group was being written and commits them in
+/// one transaction, so concurrent requests share the cost of a commit. Each
+/// caller is told when its own session is committed, and answers only then.
+#[derive(Clone, Debug)]
+pub struct SessionCommitter {
+    sender: std::sync::mpsc::Sender<(StoredSession, CommitDone)>,
+}
+
+/// Largest group committed at once.
+const MAX_GROUP: usize = 512;
+
+impl SessionCommitter {
+    /// Starts the committing thread for `store`.
+    pub fn spawn(store: std::sync::Arc<Store>) -> std::io::Result<SessionCommitter> {
+        let (sender, receiver) = std::sync::mpsc::channel::<(StoredSession, CommitDone)>();
+        std::thread::Builder::new()
+            .name("orgtwin-sessions".into())
+            .spawn(move || {
+                while let Ok(first) = receiver.recv() {
+                    let mut group = vec![first];
+                    while group.len() < MAX_GROUP {
+                        match receiver.try_recv() {
+                            Ok(next) => group.push(next),
+                            Err(_) => break,
+                        }
+                    }
+                    let (sessions, done): (Vec<StoredSession>, Vec<CommitDone>) =
+                        group.into_iter().unzip();
+                    let results = store.put_session_batch(&sessions);
+                    for (tell, result) in done.into_iter().zip(results) {
+                        tell(result);
+                    }
+                }
+            })?;
+        Ok(SessionCommitter { sender })
+    }
+
+    /// Queues a session; `done` is called once it is committed (or failed).
+    pub fn commit(&self, session: StoredSession, done: CommitDone) {
+        if let Err(std::sync::mpsc::SendError((_, done))) = self.sender.send((session, done)) {
+            done(Err("the session committer has stopped".into()));
+        }
     }
 }
 
@@ -709,5 +777,32 @@ mod tests {
         );
         store.delete_access_key(&key.access_key_id).unwrap();
         assert!(store.access_key(&key.access_key_id).unwrap().is_none());
+    }
+
+    #[test]
+    fn grouped_commits_tell_each_caller() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = std::sync::Arc::new(Store::open(dir.path()).unwrap());
+        let committer = SessionCommitter::spawn(std::sync::Arc::clone(&store)).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let session = |id: &str| StoredSession {
+            access_key_id: id.into(),
+            secret: "s".into(),
+            token_sha256: token_sha256("t"),
+            expires_at: 10,
+            body: "{}".into(),
+        };
+        for id in ["ASIA1", "ASIA2", "ASIA1"] {
+            let tx = tx.clone();
+            committer.commit(session(id), Box::new(move |r| tx.send(r).unwrap()));
+        }
+        let results: Vec<_> = (0..3).map(|_| rx.recv().unwrap()).collect();
+        assert_eq!(
+            results.iter().filter(|r| r.is_ok()).count(),
+            2,
+            "{results:?}"
+        );
+        assert!(store.session("ASIA1").unwrap().is_some());
+        assert!(store.session("ASIA2").unwrap().is_some());
     }
 }

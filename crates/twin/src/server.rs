@@ -105,7 +105,28 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Full<Bytes>
         headers: &headers,
         body_sha256: &body_sha256,
     };
-    let reply = route(twin, &http, &body, &request_id);
+    let _ = crate::state::take_pending_commits();
+    let mut reply = route(twin, &http, &body, &request_id);
+    // Sessions the response names are committed before it is sent.
+    for pending in crate::state::take_pending_commits() {
+        let committed = pending
+            .await
+            .unwrap_or_else(|_| Err("the session committer stopped".into()));
+        if let Err(e) = committed {
+            tracing::error!(request_id = %request_id, error = %e, "a session could not be stored");
+            let error = ServiceError::new(
+                500,
+                "ServiceFailure",
+                "The request processing has failed because of an unknown error.",
+            );
+            reply = error.reply(
+                Protocol::Query {
+                    namespace: STS_NAMESPACE,
+                },
+                &request_id,
+            );
+        }
+    }
     to_response(reply, &request_id)
 }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use orgtwin_identity::Authorization;
 use orgtwin_model::Model;
 use orgtwin_policy::{Timestamp, Verdict};
-use orgtwin_store::{Store, TrailEntry};
+use orgtwin_store::{SessionCommitter, Store, StoredSession, TrailEntry};
 
 use crate::reply::ServiceError;
 
@@ -75,6 +75,9 @@ pub struct Twin {
     pub message_key: Vec<u8>,
     pub region: String,
     trail: mpsc::Sender<TrailEntry>,
+    /// Commits new sessions in groups; `None` if its thread could not start,
+    /// and sessions are then committed one by one.
+    sessions: Option<SessionCommitter>,
 }
 
 impl std::fmt::Debug for Twin {
@@ -100,6 +103,9 @@ impl Twin {
             .spawn(move || write_trail(&writer_store, &receiver))
             .map_err(|e| tracing::error!(error = %e, "cannot start the trail writer"))
             .ok();
+        let sessions = SessionCommitter::spawn(Arc::clone(&store))
+            .map_err(|e| tracing::error!(error = %e, "cannot start the session committer; committing one by one"))
+            .ok();
         Twin {
             model: RwLock::new(Arc::new(model)),
             model_writes: std::sync::Mutex::new(()),
@@ -109,6 +115,7 @@ impl Twin {
             message_key,
             region: "us-east-1".into(),
             trail,
+            sessions,
         }
     }
 
@@ -168,6 +175,27 @@ impl Twin {
         *slot = Arc::new(model);
     }
 
+    /// Stores a new session. With the group committer, the commit happens on
+    /// its thread and the current request's response waits for it (see
+    /// [`take_pending_commits`]); either way no response names a session
+    /// that is not committed.
+    pub fn store_session(&self, session: StoredSession) -> Result<(), ServiceError> {
+        match &self.sessions {
+            Some(committer) => {
+                let (tell, wait) = tokio::sync::oneshot::channel();
+                committer.commit(
+                    session,
+                    Box::new(move |result| {
+                        let _ = tell.send(result);
+                    }),
+                );
+                PENDING.with(|pending| pending.borrow_mut().push(wait));
+                Ok(())
+            }
+            None => Ok(self.store.put_session(&session)?),
+        }
+    }
+
     pub fn now(&self) -> Timestamp {
         self.clock.now()
     }
@@ -200,6 +228,20 @@ const TRAIL_WINDOW: Duration = Duration::from_millis(20);
 const TRAIL_BATCH: usize = 4096;
 /// How often, at most, the trail writer checkpoints the store's WAL.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
+
+/// A commit the current request's response must wait for.
+pub type PendingCommit = tokio::sync::oneshot::Receiver<Result<(), String>>;
+
+thread_local! {
+    static PENDING: std::cell::RefCell<Vec<PendingCommit>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The commits queued by the request this thread just handled (handling is
+/// synchronous on one thread; the server awaits these before answering).
+pub fn take_pending_commits() -> Vec<PendingCommit> {
+    PENDING.with(|pending| std::mem::take(&mut *pending.borrow_mut()))
+}
 
 thread_local! {
     /// The resource and decision of the request this thread is answering,

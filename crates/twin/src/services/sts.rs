@@ -114,7 +114,7 @@ fn store_issued(
             twin.record(request_id, &issued.authorizations);
             let body = serde_json::to_string(&issued.session)
                 .map_err(|e| ServiceError::new(500, "ServiceFailure", e.to_string()))?;
-            twin.store.put_session(&StoredSession {
+            twin.store_session(StoredSession {
                 access_key_id: issued.credentials.access_key_id.clone(),
                 secret: issued.credentials.secret_access_key.clone(),
                 token_sha256: orgtwin_store::token_sha256(&issued.credentials.session_token),
