@@ -88,10 +88,10 @@ pub fn authorize(model: &Model, caller: &Caller, ask: &Ask<'_>, now: Timestamp) 
         }
     }
     let policies = caller.policies(model);
-    let scps = model.scp_levels(caller.account());
-    let rcps = resource_account
+    let caller_levels = model.org_levels(caller.account());
+    let resource_levels = resource_account
         .as_deref()
-        .map(|a| model.rcp_levels(a))
+        .map(|a| model.org_levels(a))
         .unwrap_or_default();
     let request = Request {
         principal: &principal,
@@ -106,8 +106,8 @@ pub fn authorize(model: &Model, caller: &Caller, ask: &Ask<'_>, now: Timestamp) 
         resource_kind: resource_policy.map(|r| r.kind).unwrap_or_default(),
         boundary: policies.boundary.as_ref(),
         session: policies.session.as_ref(),
-        scps: Some(&scps),
-        rcps: Some(&rcps),
+        scps: Some(&caller_levels.scps),
+        rcps: Some(&resource_levels.rcps),
         management_account: Some(&model.organization.management_account),
     };
     Authorization {

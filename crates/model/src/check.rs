@@ -170,6 +170,7 @@ pub fn build(
         accounts: Default::default(),
         scps: Vec::new(),
         rcps: Vec::new(),
+        levels: Default::default(),
     };
     let mut ids = Names::new("account id", false);
     let mut names = Names::new("account name", false);

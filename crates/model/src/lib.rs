@@ -50,7 +50,7 @@ pub use error::{LoadError, LoadErrors, Problem};
 pub use export::{ExportError, export, export_files};
 pub use load::{load, load_from_memory};
 pub use model::{
-    AccessKey, Account, Group, Iam, InlinePolicy, KeyStatus, Level, ManagedPolicy, Model,
-    OidcProvider, OrgPolicy, Organization, OrganizationalUnit, Parent, Role, Secret, Tag, Target,
-    User,
+    AccessKey, Account, AccountLevels, Group, Iam, InlinePolicy, KeyStatus, Level, LevelCache,
+    ManagedPolicy, Model, OidcProvider, OrgPolicy, Organization, OrganizationalUnit, Parent, Role,
+    Secret, Tag, Target, User,
 };

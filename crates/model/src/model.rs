@@ -26,6 +26,39 @@ pub struct Model {
     pub accounts: BTreeMap<String, Account>,
     pub scps: Vec<OrgPolicy>,
     pub rcps: Vec<OrgPolicy>,
+    /// Each account's SCP and RCP levels, built on first use.
+    pub levels: LevelCache,
+}
+
+/// An account's SCPs and RCPs, level by level, root first.
+#[derive(Clone, Debug, Default)]
+pub struct AccountLevels {
+    pub scps: Vec<OrgLevel>,
+    pub rcps: Vec<OrgLevel>,
+}
+
+/// The levels of every account, computed once per model. A copy of a model
+/// may be changed, so it starts with an empty cache; cached or not, two
+/// models compare by their content alone.
+#[derive(Default)]
+pub struct LevelCache(std::sync::OnceLock<BTreeMap<String, std::sync::Arc<AccountLevels>>>);
+
+impl Clone for LevelCache {
+    fn clone(&self) -> Self {
+        LevelCache::default()
+    }
+}
+
+impl PartialEq for LevelCache {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl fmt::Debug for LevelCache {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("LevelCache")
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -330,6 +363,26 @@ impl Model {
 
     /// The SCPs of each level above and at the account, root first, as the
     /// policy engine takes them. Empty for an unknown account.
+    /// The SCP and RCP levels of `account` (empty for an account outside the
+    /// model), computed once for every account and shared: what each
+    /// authorization needs, without rebuilding it per request. Use it on a
+    /// model that is no longer being changed.
+    pub fn org_levels(&self, account: &str) -> std::sync::Arc<AccountLevels> {
+        let all = self.levels.0.get_or_init(|| {
+            self.accounts
+                .keys()
+                .map(|id| {
+                    let levels = AccountLevels {
+                        scps: self.scp_levels(id),
+                        rcps: self.rcp_levels(id),
+                    };
+                    (id.clone(), std::sync::Arc::new(levels))
+                })
+                .collect()
+        });
+        all.get(account).cloned().unwrap_or_default()
+    }
+
     pub fn scp_levels(&self, account: &str) -> Vec<OrgLevel> {
         self.levels(account, &self.scps)
     }
