@@ -1,5 +1,6 @@
-//! Random identifiers and secrets for new credentials, from the operating
-//! system's generator.
+//! Random identifiers and secrets for new credentials, from `rand`'s
+//! thread-local generator: a ChaCha-based CSPRNG seeded, and periodically
+//! reseeded, from the operating system, so each string costs no system call.
 
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
@@ -8,8 +9,8 @@ const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const SECRET_CHARS: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 /// `len` characters drawn uniformly from `alphabet` (at most 256
-/// characters), with one read from the operating system's generator for the
-/// whole string rather than one per character. A byte that would bias the
+/// characters), with one read from the thread's generator for the whole
+/// string rather than one per character. A byte that would bias the
 /// draw (at or above the largest multiple of the alphabet's size) is drawn
 /// again; for the alphabets here, whose sizes divide 256, none is.
 fn pick(alphabet: &[u8], len: usize) -> String {
@@ -21,8 +22,9 @@ fn pick(alphabet: &[u8], len: usize) -> String {
     let mut out = String::with_capacity(len);
     let mut drawn = 0;
     let mut bytes = vec![0u8; len];
+    let mut rng = rand::thread_rng();
     while drawn < len {
-        OsRng.fill_bytes(&mut bytes);
+        rng.fill_bytes(&mut bytes);
         let usable = bytes
             .iter()
             .map(|&b| usize::from(b))
