@@ -89,9 +89,7 @@ async fn serve(twin: Arc<Twin>, addr: SocketAddr, state: &Path) -> ExitCode {
     }
     println!("orgtwin serving on {endpoint} (state {})", state.display());
     tracing::info!(endpoint = %endpoint, state = %state.display(), "ready");
-    let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+    let shutdown = stop_signal();
     match orgtwin_twin::server::serve(twin, listener, shutdown).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -103,6 +101,32 @@ async fn serve(twin: Arc<Twin>, addr: SocketAddr, state: &Path) -> ExitCode {
 
 /// Logs to standard error through a background writer, so a request never
 /// waits on the terminal; the guard flushes what is queued when `up` ends.
+/// Ctrl-C or, on Unix, SIGTERM: the server stops accepting, and the log
+/// writer flushes when `up` returns.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(
+            tokio::signal::unix::SignalKind::terminate(),
+        ) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; stop the twin with Ctrl-C");
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
 fn init_tracing() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
