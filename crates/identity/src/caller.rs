@@ -5,7 +5,7 @@
 //! a [`Session`]: a role session from `AssumeRole` (and later Pod Identity and
 //! web identity), or a user's session from `GetSessionToken`.
 
-use orgtwin_model::{Level, Model};
+use orgtwin_model::Model;
 use orgtwin_policy::{Context, NamedPolicy, Principal, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -277,23 +277,8 @@ impl Caller {
         }
         if model.account(self.account()).is_some() {
             context.insert("aws:PrincipalOrgID", model.organization.id.clone());
-            let path = model
-                .ancestors(self.account())
-                .iter()
-                .map(|level| match level {
-                    Level::Root => model.organization.root_id.clone(),
-                    Level::OrganizationalUnit(name) => model
-                        .organizational_unit(name)
-                        .map(|ou| ou.id.clone())
-                        .unwrap_or_default(),
-                    Level::Account(id) => id.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join("/");
-            context.insert_multi(
-                "aws:PrincipalOrgPaths",
-                vec![format!("{}/{path}/", model.organization.id)],
-            );
+            let org_path = model.org_levels(self.account()).org_path.clone();
+            context.insert_multi("aws:PrincipalOrgPaths", vec![org_path]);
         }
         context.insert("aws:SecureTransport", "true");
         context.insert("aws:ViaAWSService", "false");

@@ -30,11 +30,13 @@ pub struct Model {
     pub levels: LevelCache,
 }
 
-/// An account's SCPs and RCPs, level by level, root first.
+/// An account's SCPs and RCPs, level by level, root first, and its
+/// `aws:PrincipalOrgPaths` entry (`o-.../r-.../ou-.../ACCOUNT/`).
 #[derive(Clone, Debug, Default)]
 pub struct AccountLevels {
     pub scps: Vec<OrgLevel>,
     pub rcps: Vec<OrgLevel>,
+    pub org_path: String,
 }
 
 /// The levels of every account, computed once per model. A copy of a model
@@ -375,12 +377,32 @@ impl Model {
                     let levels = AccountLevels {
                         scps: self.scp_levels(id),
                         rcps: self.rcp_levels(id),
+                        org_path: self.org_path(id),
                     };
                     (id.clone(), std::sync::Arc::new(levels))
                 })
                 .collect()
         });
         all.get(account).cloned().unwrap_or_default()
+    }
+
+    /// `aws:PrincipalOrgPaths` of an account: the organization id, then the
+    /// root, each OU and the account, `/`-separated and ending in `/`.
+    pub fn org_path(&self, account: &str) -> String {
+        let mut path = format!("{}/", self.organization.id);
+        for level in self.ancestors(account) {
+            let id = match level {
+                Level::Root => self.organization.root_id.clone(),
+                Level::OrganizationalUnit(name) => self
+                    .organizational_unit(&name)
+                    .map(|ou| ou.id.clone())
+                    .unwrap_or_default(),
+                Level::Account(id) => id,
+            };
+            path.push_str(&id);
+            path.push('/');
+        }
+        path
     }
 
     pub fn scp_levels(&self, account: &str) -> Vec<OrgLevel> {

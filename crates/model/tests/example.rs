@@ -392,3 +392,34 @@ fn irsa_web_identity_is_trusted_and_not_blocked_by_the_rcp() {
         Verdict::ImplicitDeny
     );
 }
+
+#[test]
+fn organization_paths_and_cached_levels() {
+    let model = orgtwin_model::embedded();
+    let workloads = model.organizational_unit("Workloads").unwrap();
+    let expected = format!(
+        "{}/{}/{}/444455556666/",
+        model.organization.id, model.organization.root_id, workloads.id
+    );
+    assert_eq!(model.org_path("444455556666"), expected);
+    let cached = model.org_levels("444455556666");
+    assert_eq!(cached.org_path, expected);
+    let names: Vec<&str> = cached.scps.iter().map(|l| &*l.name).collect();
+    assert_eq!(names, ["root", "OU Workloads", "account 444455556666"]);
+    assert_eq!(
+        model.org_path("999988887777"),
+        format!(
+            "{}/{}/999988887777/",
+            model.organization.id, model.organization.root_id
+        )
+    );
+    assert!(
+        model.org_levels("123456789012").scps.is_empty(),
+        "an account outside the model has no levels"
+    );
+    let copy = model.clone();
+    assert_eq!(
+        copy, model,
+        "a copy starts with an empty cache and still compares equal"
+    );
+}
