@@ -215,11 +215,7 @@ pub fn env(
 
 fn stored_model(store: &orgtwin_store::Store) -> Result<orgtwin_model::Model, String> {
     let files = store.model_files().map_err(|e| e.to_string())?;
-    let borrowed: Vec<(&str, &str)> = files
-        .iter()
-        .map(|(p, t)| (p.as_str(), t.as_str()))
-        .collect();
-    orgtwin_model::load_from_memory(start::ROOT_FILE, &borrowed)
+    start::load_model_files(&files)
         .map_err(|e| format!("the stored model does not load: {}", e.brief()))
 }
 

@@ -79,22 +79,30 @@ pub fn open(
     Ok(Arc::new(twin))
 }
 
-/// Writes the model into the state as model files, in one transaction.
-pub fn save_model(store: &Store, model: &Model) -> Result<(), StoreError> {
-    let files: Vec<(String, String)> = orgtwin_model::export_files(model)
+/// A model as the files the state stores (the export format, `/` paths).
+pub fn model_files(model: &Model) -> Vec<(String, String)> {
+    orgtwin_model::export_files(model)
         .into_iter()
         .map(|(path, text)| (path.to_string_lossy().replace('\\', "/"), text))
-        .collect();
-    store.replace_model_files(&files)
+        .collect()
 }
 
-fn load_stored(files: &[(String, String)]) -> Result<Model, StartError> {
+/// Loads model files as the state stores them, with every check of a load.
+pub fn load_model_files(files: &[(String, String)]) -> Result<Model, LoadErrors> {
     let borrowed: Vec<(&str, &str)> = files
         .iter()
         .map(|(p, t)| (p.as_str(), t.as_str()))
         .collect();
     orgtwin_model::load_from_memory(ROOT_FILE, &borrowed)
-        .map_err(|e| StartError::StoredModel(e.len()))
+}
+
+/// Writes the model into the state as model files, in one transaction.
+pub fn save_model(store: &Store, model: &Model) -> Result<(), StoreError> {
+    store.replace_model_files(&model_files(model))
+}
+
+fn load_stored(files: &[(String, String)]) -> Result<Model, StartError> {
+    load_model_files(files).map_err(|e| StartError::StoredModel(e.len()))
 }
 
 /// Every account gets an administrator user with a long-term key, kept in

@@ -141,26 +141,15 @@ impl Twin {
         };
         let mut model = (*self.model()).clone();
         let out = change(&mut model)?;
-        let files: Vec<(String, String)> = orgtwin_model::export_files(&model)
-            .into_iter()
-            .map(|(path, text)| (path.to_string_lossy().replace('\\', "/"), text))
-            .collect();
-        let borrowed: Vec<(&str, &str)> = files
-            .iter()
-            .map(|(p, t)| (p.as_str(), t.as_str()))
-            .collect();
-        let checked = orgtwin_model::load_from_memory(crate::start::ROOT_FILE, &borrowed).map_err(
-            |errors| {
-                let first = errors
-                    .iter()
-                    .next()
-                    .map(|e| e.problem.to_string())
-                    .unwrap_or_default();
-                ServiceError::validation(format!(
-                    "the change would leave the model invalid: {first}"
-                ))
-            },
-        )?;
+        let files = crate::start::model_files(&model);
+        let checked = crate::start::load_model_files(&files).map_err(|errors| {
+            let first = errors
+                .iter()
+                .next()
+                .map(|e| e.problem.to_string())
+                .unwrap_or_default();
+            ServiceError::validation(format!("the change would leave the model invalid: {first}"))
+        })?;
         self.store.replace_model_files(&files)?;
         self.set_model(checked);
         Ok(out)

@@ -36,17 +36,25 @@ impl Call<'_> {
         resource: &str,
         context: &orgtwin_policy::Context,
     ) -> Result<Authorization, ServiceError> {
+        self.decide(&orgtwin_identity::Ask::new(action, resource, context))
+    }
+
+    /// Decides `ask` for the caller, records the decision in the trail, and
+    /// turns a denial into AWS's `AccessDenied` with the reason and an
+    /// encoded authorization message.
+    pub fn decide(&self, ask: &orgtwin_identity::Ask<'_>) -> Result<Authorization, ServiceError> {
         let model = self.twin.model();
-        let ask = orgtwin_identity::Ask::new(action, resource, context);
-        let authorization = orgtwin_identity::authorize(&model, self.caller, &ask, self.twin.now());
+        let authorization = orgtwin_identity::authorize(&model, self.caller, ask, self.twin.now());
         self.twin
             .record(self.request_id, std::slice::from_ref(&authorization));
         if authorization.allowed() {
             Ok(authorization)
         } else {
             let message = format!(
-                "User: {} is not authorized to perform: {action} on resource: {resource}{}",
+                "User: {} is not authorized to perform: {} on resource: {}{}",
                 self.caller.arn(),
+                ask.action,
+                ask.resource,
                 denial_suffix(&authorization)
             );
             Err(self.access_denied(std::slice::from_ref(&authorization), &message))

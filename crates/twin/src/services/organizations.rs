@@ -161,24 +161,11 @@ impl Request<'_> {
         context: &orgtwin_policy::Context,
     ) -> Result<(), OrgError> {
         let action = format!("organizations:{}", self.action);
-        let caller = self.call.caller;
         let ask = orgtwin_identity::Ask {
-            resource_account: Some(caller.account()),
+            resource_account: Some(self.call.caller.account()),
             ..orgtwin_identity::Ask::new(&action, resource, context)
         };
-        let now = self.call.twin.now();
-        let authorization = orgtwin_identity::authorize(&self.model, caller, &ask, now);
-        let decided = std::slice::from_ref(&authorization);
-        self.call.twin.record(self.call.request_id, decided);
-        if authorization.allowed() {
-            return Ok(());
-        }
-        let message = format!(
-            "User: {} is not authorized to perform: {action} on resource: {resource}{}",
-            caller.arn(),
-            super::denial_suffix(&authorization)
-        );
-        Err(OrgError::from(self.call.access_denied(decided, &message)))
+        self.call.decide(&ask).map(|_| ()).map_err(OrgError::from)
     }
 
     /// AWS's rule for everything but `DescribeOrganization`.

@@ -87,8 +87,13 @@ fn assume_role(call: &Call<'_>, params: &Params) -> Result<String, ServiceError>
 
 fn get_session_token(call: &Call<'_>, params: &Params) -> Result<String, ServiceError> {
     let duration = params.integer("DurationSeconds")?;
-    let issued =
-        orgtwin_identity::get_session_token(call.caller, duration, call.twin.now(), &mut RandomIds);
+    let issued = orgtwin_identity::get_session_token(
+        &call.twin.model(),
+        call.caller,
+        duration,
+        call.twin.now(),
+        &mut RandomIds,
+    );
     let issued = record_and_store(call, issued)?;
     let mut xml = Xml::default();
     credentials(&mut xml, &issued);

@@ -52,10 +52,8 @@ mod simulate;
 mod tags;
 mod users;
 
-use orgtwin_identity::Ask;
-use orgtwin_model::aws_managed::ARN_PREFIX;
 use orgtwin_model::{Document, Iam, Model};
-use orgtwin_policy::{Context, PolicyError, PolicySource, PolicyType, Timestamp};
+use orgtwin_policy::{Context, PolicyError, PolicyType, Timestamp};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use super::Call;
@@ -173,55 +171,8 @@ fn authorize(
     resource: &str,
     context: &Context,
 ) -> Result<(), ServiceError> {
-    let action = format!("iam:{action}");
-    if resource != "*" && !resource.starts_with(ARN_PREFIX) {
-        return call.authorize_with(&action, resource, context).map(|_| ());
-    }
-    let model = call.twin.model();
-    let ask = Ask {
-        resource_account: Some(call.caller.account()),
-        ..Ask::new(&action, resource, context)
-    };
-    let authorization = orgtwin_identity::authorize(&model, call.caller, &ask, call.twin.now());
-    call.twin
-        .record(call.request_id, std::slice::from_ref(&authorization));
-    if authorization.allowed() {
-        return Ok(());
-    }
-    let explanation = &authorization.decision.explanation;
-    let reason = match explanation.denied_by.first().map(|d| &d.source) {
-        Some(PolicySource::Scp { .. }) => " with an explicit deny in a service control policy",
-        Some(PolicySource::Boundary) => " with an explicit deny in a permissions boundary",
-        Some(PolicySource::Session) => " with an explicit deny in a session policy",
-        Some(_) => " with an explicit deny in an identity-based policy",
-        None if explanation
-            .missing_allow
-            .iter()
-            .any(|m| m.starts_with("SCP")) =>
-        {
-            " because no service control policy allows the action"
-        }
-        None if explanation
-            .missing_allow
-            .iter()
-            .any(|m| m.contains("permissions boundary")) =>
-        {
-            " because no permissions boundary allows the action"
-        }
-        None if explanation
-            .missing_allow
-            .iter()
-            .any(|m| m.contains("session policy")) =>
-        {
-            " because no session policy allows the action"
-        }
-        None => " because no identity-based policy allows the action",
-    };
-    let message = format!(
-        "User: {} is not authorized to perform: {action} on resource: {resource}{reason}",
-        call.caller.arn()
-    );
-    Err(call.access_denied(std::slice::from_ref(&authorization), &message))
+    call.authorize_with(&format!("iam:{action}"), resource, context)
+        .map(|_| ())
 }
 
 /// The caller's account's IAM, to change.
