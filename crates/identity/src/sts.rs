@@ -370,6 +370,7 @@ pub fn assume_role(
 
 /// `GetSessionToken`: temporary keys for an IAM user's own identity.
 pub fn get_session_token(
+    model: &Model,
     caller: &Caller,
     duration_seconds: Option<i64>,
     now: Timestamp,
@@ -402,7 +403,9 @@ pub fn get_session_token(
         kind: SessionKind::UserSession,
         account: account.clone(),
         name: name.clone(),
-        identity_id: orgtwin_policy::principal::stable_id("AIDA", &identity_arn),
+        // The user's own unique id, so `aws:userid` is the same as with
+        // its long-term key.
+        identity_id: caller.userid(model),
         identity_arn,
         session_name: None,
         tags: Vec::new(),

@@ -665,3 +665,15 @@ def test_malformed_query_string_and_unknown_action(twin):
     assert answer.status_code == 400
     assert "<Code>InvalidAction</Code>" in answer.text
     assert "Could not find operation NoSuchAction for version 2011-06-15" in answer.text
+
+
+def test_get_session_token_keeps_the_users_identity(twin):
+    sts = twin.client("sts", user="ci-deployer")
+    own = sts.get_caller_identity()
+    creds = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    assert creds["AccessKeyId"].startswith("ASIA")
+    session = twin.session_client("sts", creds)
+    identity = session.get_caller_identity()
+    assert (identity["Arn"], identity["UserId"]) == (own["Arn"], own["UserId"])
+    error = refused(session.get_session_token)
+    assert error_code(error) == "AccessDenied"
