@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use orgtwin_identity::{Session, SessionKind};
+use orgtwin_identity::Session;
 use orgtwin_store::{Store, StoredSession};
 use sha2::{Digest, Sha256};
 
@@ -49,22 +49,7 @@ pub fn seed(state: &Path, count: usize, now: i64) -> Duration {
     let store = Store::open(state).expect("open the state");
     let mut batch = Vec::with_capacity(BATCH.min(count));
     for n in 0..count {
-        let session = Session {
-            kind: SessionKind::AssumedRole,
-            account: ACCOUNT.into(),
-            name: role.name.clone(),
-            identity_arn: role.arn.clone(),
-            identity_id: role.id.clone(),
-            session_name: Some(format!("bench-{n}")),
-            tags: Vec::new(),
-            source_identity: None,
-            session_policy: None,
-            session_policy_arns: Vec::new(),
-            chained: false,
-            issued_at: now,
-            expires_at: now + 43_200,
-            context: Vec::new(),
-        };
+        let session = Session::of_role(role, ACCOUNT, &format!("bench-{n}"), now, 43_200);
         let key = key(n);
         batch.push(StoredSession {
             access_key_id: key.access_key_id,
