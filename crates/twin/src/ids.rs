@@ -157,8 +157,10 @@ mod tests {
         let mut ids = RandomIds;
         let keys: Vec<String> = (0..10_000).map(|_| ids.access_key_id("ASIA")).collect();
         assert!(keys.windows(2).all(|w| w[0][..15] < w[1][..15]));
-        assert!(keys.iter().all(|k| k.len() == 20
-            && k[4..].bytes().all(|b| BASE32.contains(&b))));
+        assert!(
+            keys.iter()
+                .all(|k| k.len() == 20 && k[4..].bytes().all(|b| BASE32.contains(&b)))
+        );
         let long_term = ids.access_key_id("AKIA");
         assert_eq!(long_term.len(), 20);
         assert_eq!(ordered_letters(0), "AAAAAAAAAAA");
