@@ -170,8 +170,10 @@ pub fn build(
         accounts: Default::default(),
         scps: Vec::new(),
         rcps: Vec::new(),
+        external_accounts: Default::default(),
         levels: Default::default(),
     };
+    let mut resource_names = crate::check_resources::ResourceNames::default();
     let mut ids = Names::new("account id", false);
     let mut names = Names::new("account name", false);
     let mut management_seen = false;
@@ -194,6 +196,9 @@ pub fn build(
         // still checked, so that its problems are reported too.
         let id = Checker::text_or(raw.id.as_ref(), "");
         let iam = crate::check_iam::iam(&mut checker, &id, &raw.iam);
+        let buckets =
+            crate::check_resources::buckets(&mut checker, &raw.buckets, &mut resource_names);
+        let vpcs = crate::check_resources::vpcs(&mut checker, &raw.vpcs, &mut resource_names);
         if !unique {
             continue;
         }
@@ -217,8 +222,45 @@ pub fn build(
                 email: raw.email.as_ref().map(|e| e.value.clone()),
                 parent: parent.unwrap_or(Parent::Root),
                 iam,
+                buckets,
+                vpcs,
+                resource_shares: Vec::new(),
             },
         );
+    }
+    for raw in raws.iter().skip(1) {
+        if let Some(first) = raw.external_accounts.first()
+            && let Some(id) = &first.id
+        {
+            checker.push(
+                &id.loc,
+                Problem::OnlyInRootFile {
+                    field: "external_accounts",
+                },
+            );
+        }
+    }
+    let external: Vec<&crate::raw::RawExternalAccount> = raws
+        .first()
+        .map(|r| r.external_accounts.iter().collect())
+        .unwrap_or_default();
+    model.external_accounts =
+        crate::check_resources::external_accounts(&mut checker, &external, &model);
+    // Shares name other accounts, OUs and subnets: checked once all are built.
+    for raw in raws.iter().flat_map(|r| &r.accounts) {
+        let Some(id) = &raw.id else { continue };
+        if raw.resource_shares.is_empty() || !model.accounts.contains_key(&id.value) {
+            continue;
+        }
+        let shares = crate::check_resources::resource_shares(
+            &mut checker,
+            &model,
+            &id.value,
+            &raw.resource_shares,
+        );
+        if let Some(account) = model.accounts.get_mut(&id.value) {
+            account.resource_shares = shares;
+        }
     }
     if let Some(text) = raws
         .first()
@@ -299,6 +341,7 @@ fn organization(checker: &mut Checker<'_>, raws: &[RawFile]) -> Organization {
             root_id: String::new(),
             management_account: String::new(),
             organizational_units: Vec::new(),
+            ram_sharing_with_organization: false,
         };
     };
     let Some(raw) = &root.organization else {
@@ -316,6 +359,7 @@ fn organization(checker: &mut Checker<'_>, raws: &[RawFile]) -> Organization {
             root_id: String::new(),
             management_account: String::new(),
             organizational_units: Vec::new(),
+            ram_sharing_with_organization: false,
         };
     };
     organization_of(checker, raw)
@@ -347,6 +391,10 @@ fn organization_of(checker: &mut Checker<'_>, raw: &RawOrganization) -> Organiza
         root_id,
         management_account,
         organizational_units: Vec::new(),
+        ram_sharing_with_organization: raw
+            .ram_sharing_with_organization
+            .as_ref()
+            .is_some_and(|f| f.value),
     };
     let mut names = Names::new("OU name", false);
     let mut ids = Names::new("OU id", false);

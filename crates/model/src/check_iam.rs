@@ -533,7 +533,7 @@ fn access_keys(checker: &mut Checker<'_>, raw: &[crate::raw::RawAccessKey]) -> V
     out
 }
 
-fn tags(checker: &mut Checker<'_>, raw: &RawTags) -> Vec<Tag> {
+pub(crate) fn tags(checker: &mut Checker<'_>, raw: &RawTags) -> Vec<Tag> {
     if raw.tags.len() > 50 {
         checker.push(&raw.loc, too_many("tags", raw.tags.len(), 50));
     }

@@ -53,6 +53,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../../examples/org/policies/payroll-prod/read-payroll-data.json"),
     ),
     (
+        "policies/payroll-prod/payroll-data-bucket-policy.json",
+        include_str!("../../../examples/org/policies/payroll-prod/payroll-data-bucket-policy.json"),
+    ),
+    (
         "policies/payroll-prod/deploy-boundary.json",
         include_str!("../../../examples/org/policies/payroll-prod/deploy-boundary.json"),
     ),

@@ -22,7 +22,10 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use crate::document::{Document, push_string};
+use base64::Engine as _;
+
 use crate::model::{Account, InlinePolicy, Model, OrgPolicy, Parent, Tag, Target};
+use crate::resources::SharePrincipal;
 use crate::yaml::{Scalar, Style, scalar_to_json};
 
 /// A file that could not be written.
@@ -64,6 +67,9 @@ pub fn export_files(model: &Model) -> Vec<(PathBuf, String)> {
     field(&mut root, 1, "id", &org.id);
     field(&mut root, 1, "root_id", &org.root_id);
     field(&mut root, 1, "management_account", &org.management_account);
+    if org.ram_sharing_with_organization {
+        line(&mut root, 1, "ram_sharing_with_organization: true");
+    }
     if !org.organizational_units.is_empty() {
         line(&mut root, 1, "organizational_units:");
         for ou in &org.organizational_units {
@@ -80,6 +86,13 @@ pub fn export_files(model: &Model) -> Vec<(PathBuf, String)> {
     }
     for (key, policies) in [("scps", &model.scps), ("rcps", &model.rcps)] {
         org_policies(&mut root, &mut files, key, policies);
+    }
+    if !model.external_accounts.is_empty() {
+        root.push_str("external_accounts:\n");
+        for account in model.external_accounts.values() {
+            item(&mut root, 0, "id", &account.id);
+            field(&mut root, 1, "name", &account.name);
+        }
     }
     files.insert(0, (PathBuf::from("org.yaml"), root));
     for account in model.accounts.values() {
@@ -137,16 +150,27 @@ fn account_files(account: &Account) -> Vec<(PathBuf, String)> {
         && iam.roles.is_empty()
         && iam.policies.is_empty()
         && iam.oidc_providers.is_empty();
-    if empty {
-        return vec![(PathBuf::from(format!("accounts/{dir}.yaml")), out)];
+    if !empty {
+        iam_section(&mut out, &mut files, &dir, iam);
     }
-    line(&mut out, 1, "iam:");
+    resources_section(&mut out, &mut files, &dir, account);
+    files.insert(0, (PathBuf::from(format!("accounts/{dir}.yaml")), out));
+    files
+}
+
+fn iam_section(
+    out: &mut String,
+    files: &mut Vec<(PathBuf, String)>,
+    dir: &str,
+    iam: &crate::model::Iam,
+) {
+    line(out, 1, "iam:");
     // Paths of policy files: in the model, relative to `accounts/`.
     let mut doc = |out: &mut String, indent: usize, key: &str, relative: String, d: &Document| {
         let inside = format!("{dir}/{relative}");
         document_file(
             out,
-            &mut files,
+            files,
             indent,
             key,
             &inside,
@@ -155,64 +179,64 @@ fn account_files(account: &Account) -> Vec<(PathBuf, String)> {
         );
     };
     if !iam.users.is_empty() {
-        line(&mut out, 2, "users:");
+        line(out, 2, "users:");
         let mut names = FileNames::default();
         for user in &iam.users {
             let base = format!("users/{}", names.next(&user.name));
-            item(&mut out, 2, "name", &user.name);
-            field(&mut out, 3, "path", &user.path);
-            field(&mut out, 3, "id", &user.id);
+            item(out, 2, "name", &user.name);
+            field(out, 3, "path", &user.path);
+            field(out, 3, "id", &user.id);
             if !user.access_keys.is_empty() {
-                line(&mut out, 3, "access_keys:");
+                line(out, 3, "access_keys:");
                 for key in &user.access_keys {
-                    item(&mut out, 3, "id", &key.id);
-                    field(&mut out, 4, "secret", key.secret.expose());
-                    field(&mut out, 4, "status", key.status.as_str());
+                    item(out, 3, "id", &key.id);
+                    field(out, 4, "secret", key.secret.expose());
+                    field(out, 4, "status", key.status.as_str());
                 }
             }
-            strings(&mut out, 3, "groups", &user.groups);
-            inline(&mut out, 3, &base, &user.inline_policies, &mut doc);
-            strings(&mut out, 3, "managed_policies", &user.managed_policies);
+            strings(out, 3, "groups", &user.groups);
+            inline(out, 3, &base, &user.inline_policies, &mut doc);
+            strings(out, 3, "managed_policies", &user.managed_policies);
             if let Some(boundary) = &user.permissions_boundary {
-                field(&mut out, 3, "permissions_boundary", boundary);
+                field(out, 3, "permissions_boundary", boundary);
             }
-            tags(&mut out, 3, &user.tags);
+            tags(out, 3, &user.tags);
         }
     }
     if !iam.groups.is_empty() {
-        line(&mut out, 2, "groups:");
+        line(out, 2, "groups:");
         let mut names = FileNames::default();
         for group in &iam.groups {
             let base = format!("groups/{}", names.next(&group.name));
-            item(&mut out, 2, "name", &group.name);
-            field(&mut out, 3, "path", &group.path);
-            field(&mut out, 3, "id", &group.id);
-            inline(&mut out, 3, &base, &group.inline_policies, &mut doc);
-            strings(&mut out, 3, "managed_policies", &group.managed_policies);
+            item(out, 2, "name", &group.name);
+            field(out, 3, "path", &group.path);
+            field(out, 3, "id", &group.id);
+            inline(out, 3, &base, &group.inline_policies, &mut doc);
+            strings(out, 3, "managed_policies", &group.managed_policies);
         }
     }
     if !iam.roles.is_empty() {
-        line(&mut out, 2, "roles:");
+        line(out, 2, "roles:");
         let mut names = FileNames::default();
         for role in &iam.roles {
             let base = format!("roles/{}", names.next(&role.name));
-            item(&mut out, 2, "name", &role.name);
-            field(&mut out, 3, "path", &role.path);
-            field(&mut out, 3, "id", &role.id);
+            item(out, 2, "name", &role.name);
+            field(out, 3, "path", &role.path);
+            field(out, 3, "id", &role.id);
             if let Some(description) = &role.description {
-                field(&mut out, 3, "description", description);
+                field(out, 3, "description", description);
             }
             doc(
-                &mut out,
+                out,
                 3,
                 "trust_policy",
                 format!("{base}/trust.json"),
                 &role.trust_policy,
             );
-            inline(&mut out, 3, &base, &role.inline_policies, &mut doc);
-            strings(&mut out, 3, "managed_policies", &role.managed_policies);
+            inline(out, 3, &base, &role.inline_policies, &mut doc);
+            strings(out, 3, "managed_policies", &role.managed_policies);
             if let Some(boundary) = &role.permissions_boundary {
-                field(&mut out, 3, "permissions_boundary", boundary);
+                field(out, 3, "permissions_boundary", boundary);
             }
             let _ = writeln!(
                 out,
@@ -220,34 +244,125 @@ fn account_files(account: &Account) -> Vec<(PathBuf, String)> {
                 pad(3),
                 role.max_session_duration
             );
-            tags(&mut out, 3, &role.tags);
+            tags(out, 3, &role.tags);
         }
     }
     if !iam.policies.is_empty() {
-        line(&mut out, 2, "policies:");
+        line(out, 2, "policies:");
         let mut names = FileNames::default();
         for policy in &iam.policies {
             let file = format!("policies/{}.json", names.next(&policy.name));
-            item(&mut out, 2, "name", &policy.name);
-            field(&mut out, 3, "path", &policy.path);
-            field(&mut out, 3, "id", &policy.id);
+            item(out, 2, "name", &policy.name);
+            field(out, 3, "path", &policy.path);
+            field(out, 3, "id", &policy.id);
             if let Some(description) = &policy.description {
-                field(&mut out, 3, "description", description);
+                field(out, 3, "description", description);
             }
-            doc(&mut out, 3, "document", file, &policy.document);
+            doc(out, 3, "document", file, &policy.document);
         }
     }
     if !iam.oidc_providers.is_empty() {
-        line(&mut out, 2, "oidc_providers:");
+        line(out, 2, "oidc_providers:");
         for provider in &iam.oidc_providers {
-            item(&mut out, 2, "url", &provider.url);
-            strings(&mut out, 3, "client_ids", &provider.client_ids);
-            strings(&mut out, 3, "thumbprints", &provider.thumbprints);
-            tags(&mut out, 3, &provider.tags);
+            item(out, 2, "url", &provider.url);
+            strings(out, 3, "client_ids", &provider.client_ids);
+            strings(out, 3, "thumbprints", &provider.thumbprints);
+            tags(out, 3, &provider.tags);
         }
     }
-    files.insert(0, (PathBuf::from(format!("accounts/{dir}.yaml")), out));
-    files
+}
+
+/// Buckets (`s3:`), VPCs (`ec2:`) and resource shares (`ram:`).
+fn resources_section(
+    out: &mut String,
+    files: &mut Vec<(PathBuf, String)>,
+    dir: &str,
+    account: &Account,
+) {
+    if !account.buckets.is_empty() {
+        line(out, 1, "s3:");
+        line(out, 2, "buckets:");
+        for bucket in &account.buckets {
+            item(out, 2, "name", &bucket.name);
+            field(out, 3, "region", &bucket.region);
+            if let Some(policy) = &bucket.policy {
+                let inside = format!("{dir}/buckets/{}/policy.json", file_name(&bucket.name));
+                document_file(
+                    out,
+                    files,
+                    3,
+                    "policy",
+                    &inside,
+                    &format!("accounts/{inside}"),
+                    policy,
+                );
+            }
+            tags(out, 3, &bucket.tags);
+            if !bucket.objects.is_empty() {
+                line(out, 3, "objects:");
+                for object in &bucket.objects {
+                    item(out, 3, "key", &object.key);
+                    match std::str::from_utf8(&object.body) {
+                        Ok(text) => field(out, 4, "content", text),
+                        Err(_) => field(
+                            out,
+                            4,
+                            "content_base64",
+                            &base64::engine::general_purpose::STANDARD.encode(&object.body),
+                        ),
+                    }
+                    if let Some(content_type) = &object.content_type {
+                        field(out, 4, "content_type", content_type);
+                    }
+                }
+            }
+        }
+    }
+    if !account.vpcs.is_empty() {
+        line(out, 1, "ec2:");
+        line(out, 2, "vpcs:");
+        for vpc in &account.vpcs {
+            item(out, 2, "id", &vpc.id);
+            field(out, 3, "region", &vpc.region);
+            field(out, 3, "cidr_block", &vpc.cidr_block);
+            tags(out, 3, &vpc.tags);
+            if !vpc.subnets.is_empty() {
+                line(out, 3, "subnets:");
+                for subnet in &vpc.subnets {
+                    item(out, 3, "id", &subnet.id);
+                    field(out, 4, "cidr_block", &subnet.cidr_block);
+                    field(out, 4, "availability_zone", &subnet.availability_zone);
+                    tags(out, 4, &subnet.tags);
+                }
+            }
+        }
+    }
+    if !account.resource_shares.is_empty() {
+        line(out, 1, "ram:");
+        line(out, 2, "resource_shares:");
+        for share in &account.resource_shares {
+            item(out, 2, "name", &share.name);
+            field(out, 3, "region", &share.region);
+            let allow = if share.allow_external_principals {
+                "true"
+            } else {
+                "false"
+            };
+            let _ = writeln!(out, "{}allow_external_principals: {allow}", pad(3));
+            strings(out, 3, "resources", &share.resources);
+            let principals: Vec<String> = share
+                .principals
+                .iter()
+                .map(|p| match p {
+                    SharePrincipal::Account(id) => id.clone(),
+                    SharePrincipal::OrganizationalUnit(name) => name.clone(),
+                    SharePrincipal::Organization => "organization".to_string(),
+                })
+                .collect();
+            strings(out, 3, "principals", &principals);
+            tags(out, 3, &share.tags);
+        }
+    }
 }
 
 type DocWriter<'w> = dyn FnMut(&mut String, usize, &str, String, &Document) + 'w;

@@ -23,12 +23,16 @@
 //! assert_eq!(names, ["root", "OU Workloads", "account 444455556666"]);
 //! ```
 //!
+//! Accounts may also own S3 buckets (with seed objects), VPCs with subnets,
+//! and RAM shares of those subnets (`check_resources`).
+//!
 //! The format is documented in `docs/model.md` and published as a JSON
 //! Schema in `docs/model.schema.json`.
 
 pub mod aws_managed;
 mod check;
 mod check_iam;
+mod check_resources;
 mod document;
 mod embedded;
 mod error;
@@ -37,6 +41,7 @@ mod load;
 mod model;
 mod raw;
 mod read;
+mod resources;
 mod rules;
 mod source;
 mod yaml;
@@ -53,4 +58,8 @@ pub use model::{
     AccessKey, Account, AccountLevels, Group, Iam, InlinePolicy, KeyStatus, Level, LevelCache,
     ManagedPolicy, Model, OidcProvider, OrgPolicy, Organization, OrganizationalUnit, Parent, Role,
     Secret, Tag, Target, User,
+};
+pub use resources::{
+    Bucket, DEFAULT_REGION, ExternalAccount, ResourceShare, SeedObject, SharePrincipal, Subnet,
+    Vpc, subnet_arn,
 };

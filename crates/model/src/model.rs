@@ -17,6 +17,7 @@ use orgtwin_policy::{NamedPolicy, OrgLevel};
 
 use crate::aws_managed;
 use crate::document::Document;
+use crate::resources::{Bucket, ExternalAccount, ResourceShare, Vpc};
 
 /// A checked organization model.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -26,6 +27,9 @@ pub struct Model {
     pub accounts: BTreeMap<String, Account>,
     pub scps: Vec<OrgPolicy>,
     pub rcps: Vec<OrgPolicy>,
+    /// Accounts outside the organization that the model knows of (to share
+    /// with, to call from), by account id.
+    pub external_accounts: BTreeMap<String, ExternalAccount>,
     /// Each account's SCP and RCP levels, built on first use.
     pub levels: LevelCache,
 }
@@ -72,6 +76,9 @@ pub struct Organization {
     pub management_account: String,
     /// In the order the file declares them; parents may come later.
     pub organizational_units: Vec<OrganizationalUnit>,
+    /// Whether RAM shares with the organization, its OUs and accounts
+    /// without invitations (`EnableSharingWithAwsOrganization`).
+    pub ram_sharing_with_organization: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +105,12 @@ pub struct Account {
     pub email: Option<String>,
     pub parent: Parent,
     pub iam: Iam,
+    /// S3 buckets this account owns.
+    pub buckets: Vec<Bucket>,
+    /// VPCs this account owns, with their subnets.
+    pub vpcs: Vec<Vpc>,
+    /// RAM resource shares this account owns.
+    pub resource_shares: Vec<ResourceShare>,
 }
 
 /// An account's IAM entities, each in the order its file declares them.

@@ -38,6 +38,14 @@ pub struct RawFile {
     pub accounts: Vec<RawAccount>,
     pub scps: Vec<RawOrgPolicy>,
     pub rcps: Vec<RawOrgPolicy>,
+    pub external_accounts: Vec<RawExternalAccount>,
+}
+
+/// An account outside the organization that the twin knows of.
+#[derive(Debug)]
+pub struct RawExternalAccount {
+    pub id: Option<Text>,
+    pub name: Option<Text>,
 }
 
 #[derive(Debug)]
@@ -47,6 +55,14 @@ pub struct RawOrganization {
     pub root_id: Option<Text>,
     pub management_account: Option<Text>,
     pub organizational_units: Vec<RawOu>,
+    pub ram_sharing_with_organization: Option<Flag>,
+}
+
+/// A boolean and where it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Flag {
+    pub value: bool,
+    pub loc: Loc,
 }
 
 #[derive(Debug)]
@@ -63,6 +79,57 @@ pub struct RawAccount {
     pub email: Option<Text>,
     pub parent: Option<Text>,
     pub iam: RawIam,
+    pub buckets: Vec<RawBucket>,
+    pub vpcs: Vec<RawVpc>,
+    pub resource_shares: Vec<RawResourceShare>,
+}
+
+#[derive(Debug)]
+pub struct RawBucket {
+    pub name: Option<Text>,
+    pub region: Option<Text>,
+    pub policy: Option<RawDocument>,
+    pub tags: RawTags,
+    pub objects: Vec<RawObject>,
+}
+
+/// A seed object: its body is exactly one of `content`, `content_base64`
+/// or `file`.
+#[derive(Debug)]
+pub struct RawObject {
+    pub loc: Loc,
+    pub key: Option<Text>,
+    pub content: Option<Text>,
+    pub content_base64: Option<Text>,
+    pub file: Option<Text>,
+    pub content_type: Option<Text>,
+}
+
+#[derive(Debug)]
+pub struct RawVpc {
+    pub id: Option<Text>,
+    pub region: Option<Text>,
+    pub cidr_block: Option<Text>,
+    pub tags: RawTags,
+    pub subnets: Vec<RawSubnet>,
+}
+
+#[derive(Debug)]
+pub struct RawSubnet {
+    pub id: Option<Text>,
+    pub cidr_block: Option<Text>,
+    pub availability_zone: Option<Text>,
+    pub tags: RawTags,
+}
+
+#[derive(Debug)]
+pub struct RawResourceShare {
+    pub name: Option<Text>,
+    pub region: Option<Text>,
+    pub allow_external_principals: Option<Flag>,
+    pub resources: Vec<Text>,
+    pub principals: Vec<Text>,
+    pub tags: RawTags,
 }
 
 #[derive(Debug, Default)]

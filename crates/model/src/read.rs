@@ -13,18 +13,45 @@ use crate::raw::{
     RawInlinePolicy, RawManagedPolicy, RawOidcProvider, RawOrgPolicy, RawOrganization, RawOu,
     RawPrincipal, RawRole, RawTags, RawUser, Text,
 };
+use crate::raw::{
+    Flag, RawBucket, RawExternalAccount, RawObject, RawResourceShare, RawSubnet, RawVpc,
+};
 use crate::source::{FileId, Loc};
 use crate::yaml::{Entry, Node, Style, Value};
 
-pub(crate) const FILE: &[&str] = &["organization", "include", "accounts", "scps", "rcps"];
+pub(crate) const FILE: &[&str] = &[
+    "organization",
+    "include",
+    "accounts",
+    "scps",
+    "rcps",
+    "external_accounts",
+];
 pub(crate) const ORGANIZATION: &[&str] = &[
     "id",
     "root_id",
     "management_account",
     "organizational_units",
+    "ram_sharing_with_organization",
 ];
 pub(crate) const OU: &[&str] = &["name", "id", "parent"];
-pub(crate) const ACCOUNT: &[&str] = &["id", "name", "email", "parent", "iam"];
+pub(crate) const EXTERNAL_ACCOUNT: &[&str] = &["id", "name"];
+pub(crate) const ACCOUNT: &[&str] = &["id", "name", "email", "parent", "iam", "s3", "ec2", "ram"];
+pub(crate) const S3: &[&str] = &["buckets"];
+pub(crate) const BUCKET: &[&str] = &["name", "region", "policy", "tags", "objects"];
+pub(crate) const OBJECT: &[&str] = &["key", "content", "content_base64", "file", "content_type"];
+pub(crate) const EC2: &[&str] = &["vpcs"];
+pub(crate) const VPC: &[&str] = &["id", "region", "cidr_block", "tags", "subnets"];
+pub(crate) const SUBNET: &[&str] = &["id", "cidr_block", "availability_zone", "tags"];
+pub(crate) const RAM: &[&str] = &["resource_shares"];
+pub(crate) const RESOURCE_SHARE: &[&str] = &[
+    "name",
+    "region",
+    "allow_external_principals",
+    "resources",
+    "principals",
+    "tags",
+];
 pub(crate) const IAM: &[&str] = &["users", "groups", "roles", "policies", "oidc_providers"];
 pub(crate) const USER: &[&str] = &[
     "name",
@@ -222,6 +249,43 @@ impl Reader<'_> {
         }
     }
 
+    fn flag(&mut self, fields: &Fields<'_>, key: &str) -> Option<Flag> {
+        let node = fields.get(key)?;
+        let field = fields.path(key);
+        match &node.value {
+            Value::Scalar(s)
+                if s.style == Style::Plain && (s.text == "true" || s.text == "false") =>
+            {
+                Some(Flag {
+                    value: s.text == "true",
+                    loc: self.loc(node, &field),
+                })
+            }
+            _ => {
+                self.wrong_type(node, &field, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    /// The mapping of an optional section (`s3:`, `ec2:`, `ram:`) holding
+    /// one list, and that list's items.
+    fn section_list<'n>(
+        &mut self,
+        fields: &Fields<'n>,
+        section: &str,
+        known: &'static [&'static str],
+        list: &str,
+    ) -> Vec<(&'n Node, String)> {
+        let Some(node) = fields.get(section) else {
+            return Vec::new();
+        };
+        match self.fields(node, &fields.path(section), known) {
+            Some(inner) => self.list(&inner, list),
+            None => Vec::new(),
+        }
+    }
+
     fn tags(&mut self, fields: &Fields<'_>, key: &str) -> RawTags {
         let field = fields.path(key);
         let mut tags = RawTags {
@@ -296,6 +360,7 @@ impl Reader<'_> {
             accounts: Vec::new(),
             scps: Vec::new(),
             rcps: Vec::new(),
+            external_accounts: Vec::new(),
         };
         if root.value == Value::Null {
             return raw;
@@ -311,6 +376,14 @@ impl Reader<'_> {
         for (node, field) in self.list(&fields, "accounts") {
             if let Some(account) = self.account(node, &field) {
                 raw.accounts.push(account);
+            }
+        }
+        for (node, field) in self.list(&fields, "external_accounts") {
+            if let Some(f) = self.fields(node, &field, EXTERNAL_ACCOUNT) {
+                raw.external_accounts.push(RawExternalAccount {
+                    id: self.required_text(&f, "id"),
+                    name: self.text(&f, "name"),
+                });
             }
         }
         for (key, out) in [("scps", &mut raw.scps), ("rcps", &mut raw.rcps)] {
@@ -342,6 +415,7 @@ impl Reader<'_> {
             root_id: self.text(&fields, "root_id"),
             management_account: self.required_text(&fields, "management_account"),
             organizational_units: units,
+            ram_sharing_with_organization: self.flag(&fields, "ram_sharing_with_organization"),
         })
     }
 
@@ -357,7 +431,88 @@ impl Reader<'_> {
             email: self.text(&fields, "email"),
             parent: self.text(&fields, "parent"),
             iam,
+            buckets: self.buckets(&fields),
+            vpcs: self.vpcs(&fields),
+            resource_shares: self.resource_shares(&fields),
         })
+    }
+
+    fn buckets(&mut self, account: &Fields<'_>) -> Vec<RawBucket> {
+        let mut buckets = Vec::new();
+        for (node, field) in self.section_list(account, "s3", S3, "buckets") {
+            let Some(f) = self.fields(node, &field, BUCKET) else {
+                continue;
+            };
+            let mut objects = Vec::new();
+            for (node, field) in self.list(&f, "objects") {
+                let Some(o) = self.fields(node, &field, OBJECT) else {
+                    continue;
+                };
+                objects.push(RawObject {
+                    loc: self.loc(node, &field),
+                    key: self.required_text(&o, "key"),
+                    content: self.text(&o, "content"),
+                    content_base64: self.text(&o, "content_base64"),
+                    file: self.text(&o, "file"),
+                    content_type: self.text(&o, "content_type"),
+                });
+            }
+            buckets.push(RawBucket {
+                name: self.required_text(&f, "name"),
+                region: self.text(&f, "region"),
+                policy: self.document(&f, "policy"),
+                tags: self.tags(&f, "tags"),
+                objects,
+            });
+        }
+        buckets
+    }
+
+    fn vpcs(&mut self, account: &Fields<'_>) -> Vec<RawVpc> {
+        let mut vpcs = Vec::new();
+        for (node, field) in self.section_list(account, "ec2", EC2, "vpcs") {
+            let Some(f) = self.fields(node, &field, VPC) else {
+                continue;
+            };
+            let mut subnets = Vec::new();
+            for (node, field) in self.list(&f, "subnets") {
+                let Some(s) = self.fields(node, &field, SUBNET) else {
+                    continue;
+                };
+                subnets.push(RawSubnet {
+                    id: self.required_text(&s, "id"),
+                    cidr_block: self.required_text(&s, "cidr_block"),
+                    availability_zone: self.required_text(&s, "availability_zone"),
+                    tags: self.tags(&s, "tags"),
+                });
+            }
+            vpcs.push(RawVpc {
+                id: self.required_text(&f, "id"),
+                region: self.text(&f, "region"),
+                cidr_block: self.required_text(&f, "cidr_block"),
+                tags: self.tags(&f, "tags"),
+                subnets,
+            });
+        }
+        vpcs
+    }
+
+    fn resource_shares(&mut self, account: &Fields<'_>) -> Vec<RawResourceShare> {
+        let mut shares = Vec::new();
+        for (node, field) in self.section_list(account, "ram", RAM, "resource_shares") {
+            let Some(f) = self.fields(node, &field, RESOURCE_SHARE) else {
+                continue;
+            };
+            shares.push(RawResourceShare {
+                name: self.required_text(&f, "name"),
+                region: self.text(&f, "region"),
+                allow_external_principals: self.flag(&f, "allow_external_principals"),
+                resources: self.texts(&f, "resources"),
+                principals: self.texts(&f, "principals"),
+                tags: self.tags(&f, "tags"),
+            });
+        }
+        shares
     }
 
     fn iam(&mut self, node: &Node, field: &str) -> RawIam {

@@ -214,6 +214,161 @@ pub fn derive_policy_id(kind: &str, name: &str) -> String {
     }
 }
 
+/// An AWS region name in the `aws` partition's form: `us-east-1`.
+pub fn region(text: &str) -> Option<String> {
+    let parts: Vec<&str> = text.split('-').collect();
+    let ok = parts.len() >= 3
+        && parts
+            .first()
+            .is_some_and(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_lowercase()))
+        && parts
+            .last()
+            .is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && parts
+            .get(1..parts.len() - 1)
+            .unwrap_or_default()
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_lowercase()));
+    (!ok)
+        .then(|| "a region is like `us-east-1`: two letters, words, a number, joined by `-`".into())
+}
+
+/// S3's rules for general purpose bucket names.
+pub fn bucket_name(name: &str) -> Option<String> {
+    let bytes = name.as_bytes();
+    let edge = |b: Option<&u8>| b.is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+    if !(3..=63).contains(&name.len())
+        || !bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
+        || !edge(bytes.first())
+        || !edge(bytes.last())
+    {
+        return Some(
+            "a bucket name is 3 to 63 lowercase letters, digits, `.` or `-`, starting and ending with a letter or digit".into(),
+        );
+    }
+    if name.contains("..") {
+        return Some("a bucket name has no two adjacent periods".into());
+    }
+    if name.split('.').count() == 4 && name.split('.').all(|p| p.parse::<u8>().is_ok()) {
+        return Some("a bucket name is not formatted as an IP address".into());
+    }
+    let reserved_prefix = ["xn--", "sthree-", "amzn-s3-demo-"]
+        .iter()
+        .find(|p| name.starts_with(*p));
+    let reserved_suffix = ["-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3"]
+        .iter()
+        .find(|p| name.ends_with(*p));
+    if let Some(p) = reserved_prefix.or(reserved_suffix) {
+        return Some(format!("`{p}` is reserved by S3 in bucket names"));
+    }
+    None
+}
+
+/// An S3 object key: 1 to 1024 bytes of UTF-8.
+pub fn object_key(key: &str) -> Option<String> {
+    (key.is_empty() || key.len() > 1024).then(|| "an object key is 1 to 1024 bytes".into())
+}
+
+/// A MIME type: `type/subtype`, printable ASCII.
+pub fn content_type(text: &str) -> Option<String> {
+    let ok =
+        text.contains('/') && text.len() <= 256 && text.bytes().all(|b| (0x20..0x7f).contains(&b));
+    (!ok).then(|| "a content type is a MIME type such as `text/csv`".into())
+}
+
+/// An EC2 resource id: `PREFIX-` and 8 or 17 lowercase hexadecimal digits.
+pub fn resource_id(id: &str, prefix: &str) -> Option<String> {
+    let ok = id
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_prefix('-'))
+        .is_some_and(|hex| {
+            (hex.len() == 8 || hex.len() == 17)
+                && hex
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        });
+    (!ok).then(|| format!("an id is `{prefix}-` and 8 or 17 lowercase hexadecimal digits"))
+}
+
+/// An IPv4 CIDR block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    pub network: u32,
+    pub prefix: u8,
+}
+
+impl Cidr {
+    fn mask(self) -> u32 {
+        u32::MAX
+            .checked_shl(32 - u32::from(self.prefix))
+            .unwrap_or(0)
+    }
+
+    pub fn contains(&self, other: &Cidr) -> bool {
+        other.prefix >= self.prefix && other.network & self.mask() == self.network
+    }
+
+    pub fn overlaps(&self, other: &Cidr) -> bool {
+        self.contains(other) || other.contains(self)
+    }
+}
+
+impl std::fmt::Display for Cidr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let [a, b, c, d] = self.network.to_be_bytes();
+        write!(f, "{a}.{b}.{c}.{d}/{}", self.prefix)
+    }
+}
+
+/// An IPv4 block `a.b.c.d/n` with `min <= n <= max` and no host bits set.
+pub fn cidr_block(text: &str, min: u8, max: u8) -> Result<Cidr, String> {
+    let form = || {
+        format!(
+            "a CIDR block is an IPv4 address and a prefix length from /{min} to /{max}, like `10.0.0.0/16`"
+        )
+    };
+    let (address, prefix) = text.split_once('/').ok_or_else(form)?;
+    let address: std::net::Ipv4Addr = address.parse().map_err(|_| form())?;
+    let prefix: u8 = prefix.parse().map_err(|_| form())?;
+    if !(min..=max).contains(&prefix) {
+        return Err(form());
+    }
+    let block = Cidr {
+        network: u32::from(address),
+        prefix,
+    };
+    if block.network & !block.mask() != 0 {
+        let fixed = Cidr {
+            network: block.network & block.mask(),
+            prefix,
+        };
+        return Err(format!(
+            "the address has bits set past the prefix; the block is `{fixed}`"
+        ));
+    }
+    Ok(block)
+}
+
+/// A UUID-shaped id (8-4-4-4-12 lowercase hexadecimal) derived from `seed`.
+pub fn derive_uuid(seed: &str) -> String {
+    let mut hash: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for byte in seed.bytes() {
+        hash ^= u128::from(byte);
+        hash = hash.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
+    }
+    let hex = format!("{hash:032x}");
+    format!(
+        "{}-{}-{}-{}-{}",
+        hex.get(0..8).unwrap_or_default(),
+        hex.get(8..12).unwrap_or_default(),
+        hex.get(12..16).unwrap_or_default(),
+        hex.get(16..20).unwrap_or_default(),
+        hex.get(20..32).unwrap_or_default()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -255,5 +410,33 @@ mod tests {
         assert_eq!(ou, derive_ou_id(&root, "Workloads"));
         assert!(policy_id(&derive_policy_id("rcp", "X")).is_none());
         assert_eq!(derive_policy_id("scp", "FullAWSAccess"), "p-FullAWSAccess");
+        assert_eq!(derive_uuid("x").len(), 36);
+    }
+
+    #[test]
+    fn resource_rules() {
+        assert!(region("us-east-1").is_none());
+        assert!(region("ap-southeast-2").is_none());
+        assert!(region("us-gov-west-1").is_none());
+        assert!(region("useast1").is_some());
+        assert!(bucket_name("payroll-data-444455556666").is_none());
+        assert!(bucket_name("Payroll").is_some());
+        assert!(bucket_name("192.168.5.4").is_some());
+        assert!(bucket_name("a..b").is_some());
+        assert!(bucket_name("xn--abc").is_some());
+        assert!(resource_id("vpc-0a1b2c3d", "vpc").is_none());
+        assert!(resource_id("subnet-0123456789abcdef0", "subnet").is_none());
+        assert!(resource_id("subnet-0123", "subnet").is_some());
+        let vpc = cidr_block("10.10.0.0/16", 16, 28).unwrap();
+        let subnet = cidr_block("10.10.1.0/24", 16, 28).unwrap();
+        assert!(vpc.contains(&subnet) && !subnet.contains(&vpc));
+        assert!(!cidr_block("10.11.0.0/24", 16, 28).unwrap().overlaps(&vpc));
+        assert_eq!(subnet.to_string(), "10.10.1.0/24");
+        assert!(
+            cidr_block("10.10.1.1/24", 16, 28)
+                .unwrap_err()
+                .contains("10.10.1.0/24")
+        );
+        assert!(cidr_block("10.0.0.0/8", 16, 28).is_err());
     }
 }

@@ -95,8 +95,21 @@ fn the_schema_lists_the_fields_the_reader_knows() {
         ("managedPolicy", read::MANAGED_POLICY),
         ("oidcProvider", read::OIDC_PROVIDER),
         ("orgPolicy", read::ORG_POLICY),
+        ("externalAccount", read::EXTERNAL_ACCOUNT),
+        ("bucket", read::BUCKET),
+        ("object", read::OBJECT),
+        ("vpc", read::VPC),
+        ("subnet", read::SUBNET),
+        ("resourceShare", read::RESOURCE_SHARE),
     ] {
         assert_eq!(fields(&defs[name]), sorted(known), "{name}");
+    }
+    for (section, known) in [("s3", read::S3), ("ec2", read::EC2), ("ram", read::RAM)] {
+        assert_eq!(
+            fields(&defs["account"]["properties"][section]),
+            sorted(known),
+            "{section}"
+        );
     }
     assert_eq!(
         fields(&defs["inlinePolicies"]["items"]),

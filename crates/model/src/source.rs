@@ -120,6 +120,10 @@ impl Loc {
 pub trait Files {
     /// The file's text.
     fn read(&self, path: &Path) -> Result<String, String>;
+    /// The file's bytes (seed objects need not be text).
+    fn read_bytes(&self, path: &Path) -> Result<Vec<u8>, String> {
+        self.read(path).map(String::into_bytes)
+    }
     /// The files matching a glob `pattern`, sorted; `*` does not cross `/`.
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String>;
 }
@@ -137,6 +141,10 @@ impl Files for Disk {
     fn read(&self, path: &Path) -> Result<String, String> {
         let bytes = std::fs::read(path).map_err(|e| e.to_string())?;
         String::from_utf8(bytes).map_err(|_| "the file is not UTF-8 text".to_string())
+    }
+
+    fn read_bytes(&self, path: &Path) -> Result<Vec<u8>, String> {
+        std::fs::read(path).map_err(|e| e.to_string())
     }
 
     fn glob(&self, pattern: &str) -> Result<Vec<PathBuf>, String> {

@@ -423,3 +423,41 @@ fn organization_paths_and_cached_levels() {
         "a copy starts with an empty cache and still compares equal"
     );
 }
+
+#[test]
+fn the_example_shares_cluster_subnets_with_their_workload_accounts_only() {
+    let model = orgtwin_model::embedded();
+    let ids = |account: &str| -> Vec<(String, String)> {
+        model
+            .visible_subnets(account)
+            .into_iter()
+            .map(|(owner, _, s)| (owner.to_string(), s.id.clone()))
+            .collect()
+    };
+    let payroll = ids("444455556666");
+    assert_eq!(payroll.len(), 3, "{payroll:?}");
+    assert!(payroll.iter().all(|(owner, _)| owner == "111122223333"));
+    let analytics = ids("777788889999");
+    assert_eq!(
+        analytics,
+        [
+            (
+                "555566667777".to_string(),
+                "subnet-0b2c3d4e5f6a70011".to_string()
+            ),
+            (
+                "555566667777".to_string(),
+                "subnet-0b2c3d4e5f6a70012".to_string()
+            ),
+        ],
+        "the inspection subnet is not shared"
+    );
+    assert!(ids("999988887777").is_empty());
+    assert!(ids("210987654321").is_empty(), "outside the organization");
+    assert_eq!(ids("555566667777").len(), 3, "the owner sees its own");
+    let (owner, bucket) = model.bucket("payroll-data-444455556666").unwrap();
+    assert_eq!(owner, "444455556666");
+    assert_eq!(bucket.objects.len(), 2);
+    assert!(bucket.policy.is_some());
+    assert!(model.knows_account("210987654321") && !model.in_organization("210987654321"));
+}

@@ -126,6 +126,10 @@ impl Timestamp {
         i64::try_from(self.0.div_euclid(1_000_000_000)).unwrap_or(i64::MAX)
     }
 
+    pub fn unix_nanos(self) -> i128 {
+        self.0
+    }
+
     /// Parses the forms IAM accepts in date conditions: epoch seconds, a date
     /// `2026-12-03`, or ISO 8601 date-time with optional fractional seconds
     /// and `Z` or `±hh:mm` offset (no offset means UTC).

@@ -14,6 +14,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::rngs::OsRng;
+
+use crate::state::{Clock, SystemClock};
 use rand::{Rng, RngCore};
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -61,10 +63,9 @@ const ORDERED: &[u8; 26] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 const ORDERED_LEN: usize = 11;
 
 fn next_sequence() -> u64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX))
-        .unwrap_or(0);
+    // The operating system's clock, not the twin's (which tests may move):
+    // only the order of ids depends on it.
+    let now = u64::try_from(SystemClock.now().unix_nanos() / 1000).unwrap_or(0);
     let previous = LAST_SEQUENCE
         .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |last| {
             Some(now.max(last.saturating_add(1)))
