@@ -59,6 +59,11 @@ pub use model::{
     ManagedPolicy, Model, OidcProvider, OrgPolicy, Organization, OrganizationalUnit, Parent, Role,
     Secret, Tag, Target, User,
 };
+/// The naming rules the model checks, for callers that create resources
+/// (the twin's `CreateBucket`): each gives why a name is refused.
+pub mod naming {
+    pub use crate::rules::{bucket_name, region};
+}
 pub use resources::{
     Bucket, DEFAULT_REGION, ExternalAccount, ResourceShare, SeedObject, SharePrincipal, Subnet,
     Vpc, subnet_arn,

@@ -27,6 +27,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
+
+mod objects;
+pub use objects::{ObjectMeta, Part, Upload};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -35,6 +38,11 @@ use subtle::ConstantTimeEq;
 pub enum StoreError {
     #[error("cannot create the state directory `{path}`: {source}")]
     CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("object store file `{path}`: {source}")]
+    Io {
         path: PathBuf,
         source: std::io::Error,
     },
@@ -92,6 +100,41 @@ CREATE TABLE IF NOT EXISTS trail (
     explanation TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trail_by_decision ON trail (decision, id);
+CREATE TABLE IF NOT EXISTS buckets (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    last_modified INTEGER NOT NULL,
+    blob TEXT NOT NULL,
+    checksums TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    PRIMARY KEY (bucket, key)
+);
+CREATE INDEX IF NOT EXISTS objects_by_blob ON objects (blob);
+CREATE TABLE IF NOT EXISTS multipart_uploads (
+    upload_id TEXT PRIMARY KEY,
+    bucket TEXT NOT NULL,
+    key TEXT NOT NULL,
+    initiated INTEGER NOT NULL,
+    content_type TEXT NOT NULL,
+    metadata TEXT NOT NULL,
+    initiator TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS multipart_uploads_by_bucket ON multipart_uploads (bucket, key);
+CREATE TABLE IF NOT EXISTS multipart_parts (
+    upload_id TEXT NOT NULL,
+    part_number INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    etag TEXT NOT NULL,
+    md5 BLOB NOT NULL,
+    PRIMARY KEY (upload_id, part_number)
+);
 ";
 
 /// A long-term access key the twin issued.

@@ -59,6 +59,32 @@ pub fn authenticate(
     parts: &HttpParts<'_>,
     signature: &Signature,
 ) -> Result<Caller, AuthError> {
+    authenticate_with_secret(twin, parts, signature).map(|(caller, _)| caller)
+}
+
+/// The caller's secret access key, verified: what signed chunks of an S3
+/// upload are checked with.
+pub struct VerifiedSecret(String);
+
+impl VerifiedSecret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for VerifiedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("** redacted **")
+    }
+}
+
+/// Like [`authenticate`], also giving the secret the signature was checked
+/// with.
+pub fn authenticate_with_secret(
+    twin: &Twin,
+    parts: &HttpParts<'_>,
+    signature: &Signature,
+) -> Result<(Caller, VerifiedSecret), AuthError> {
     let key_id = signature.credential.access_key_id.as_str();
     let now = twin.now();
     let (secret, caller) = if key_id.starts_with("ASIA") {
@@ -112,7 +138,7 @@ pub fn authenticate(
         }
     };
     sigv4::verify(parts, signature, &secret, now)?;
-    Ok(caller)
+    Ok((caller, VerifiedSecret(secret)))
 }
 
 fn internal(e: &orgtwin_store::StoreError) -> AuthError {

@@ -6,7 +6,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -17,6 +17,7 @@ use tokio::net::TcpListener;
 use crate::auth::{AuthError, authenticate};
 use crate::query::Params;
 use crate::reply::{IAM_NAMESPACE, Protocol, Reply, STS_NAMESPACE, ServiceError};
+use crate::services::s3::Body;
 use crate::services::{self, Call};
 use crate::sigv4::{self, HttpParts};
 use crate::state::Twin;
@@ -54,7 +55,7 @@ pub async fn serve(
     }
 }
 
-async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
     let request_id = crate::ids::request_id();
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_string();
@@ -67,6 +68,11 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Full<Bytes>
     if path == "/_orgtwin/clock" && parts.method == hyper::Method::POST {
         let reply = move_clock(twin, parts.uri.query().unwrap_or_default());
         return to_response(reply, &request_id);
+    }
+    let query = parts.uri.query().unwrap_or_default();
+    if services::s3::is_s3(&parts.method, &path, query, &parts.headers) {
+        // S3 reads its own bodies: uploads are streamed, not collected.
+        return services::s3::handle(twin, parts, body, &request_id).await;
     }
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
@@ -331,7 +337,7 @@ fn move_clock(twin: &Twin, query: &str) -> Reply {
 
 /// The one log line of a request: who, what, on which resource, the
 /// decision, and how it was answered.
-fn log_request(
+pub(crate) fn log_request(
     request_id: &str,
     caller: &str,
     service: &str,
@@ -354,8 +360,8 @@ fn log_request(
     );
 }
 
-fn to_response(reply: Reply, request_id: &str) -> Response<Full<Bytes>> {
-    let mut response = Response::new(Full::new(Bytes::from(reply.body)));
+fn to_response(reply: Reply, request_id: &str) -> Response<Body> {
+    let mut response = Response::new(services::s3::full(Bytes::from(reply.body)));
     *response.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();

@@ -76,7 +76,8 @@ pub struct CredentialScope {
 }
 
 impl CredentialScope {
-    fn scope(&self) -> String {
+    /// `DATE/REGION/SERVICE/aws4_request`.
+    pub fn scope(&self) -> String {
         format!(
             "{}/{}/{}/aws4_request",
             self.date, self.region, self.service
@@ -402,6 +403,16 @@ pub fn verify(
 pub fn amz_date(t: Timestamp) -> String {
     let iso = Timestamp::from_unix_seconds(t.seconds()).to_rfc3339();
     iso.replace(['-', ':'], "")
+}
+
+/// HMAC-SHA256 of `data` under `key`, lowercase hex.
+pub fn hmac_hex(key: &[u8], data: &[u8]) -> String {
+    hex::encode(hmac(key, data))
+}
+
+/// Compares two signatures in constant time.
+pub fn equal(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
 fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {

@@ -58,6 +58,7 @@ pub fn open(
             ModelSource::Path(path) => orgtwin_model::load(path).map_err(StartError::Model)?,
         };
         save_model(&store, &model)?;
+        seed_objects(&store, &model, clock.now())?;
         model
     } else {
         if let ModelSource::Path(path) = source {
@@ -103,6 +104,45 @@ pub fn save_model(store: &Store, model: &Model) -> Result<(), StoreError> {
 
 fn load_stored(files: &[(String, String)]) -> Result<Model, StartError> {
     load_model_files(files).map_err(|e| StartError::StoredModel(e.len()))
+}
+
+/// A new state's buckets hold the model's seed objects, and nothing else.
+fn seed_objects(
+    store: &Store,
+    model: &Model,
+    now: orgtwin_policy::Timestamp,
+) -> Result<(), StoreError> {
+    use md5::Digest as _;
+    store.reset_objects()?;
+    let millis = i64::try_from(now.unix_nanos() / 1_000_000).unwrap_or(0);
+    for account in model.accounts.values() {
+        for bucket in &account.buckets {
+            store.set_bucket_created(&bucket.name, millis)?;
+            for object in &bucket.objects {
+                let staged = store.staging_path(&format!("seed-{}", hex::encode(random_bytes(16))))?;
+                std::fs::write(&staged, &object.body).map_err(|source| StoreError::Io {
+                    path: staged.clone(),
+                    source,
+                })?;
+                let meta = orgtwin_store::ObjectMeta {
+                    bucket: bucket.name.clone(),
+                    key: object.key.clone(),
+                    size: object.body.len() as u64,
+                    etag: hex::encode(md5::Md5::digest(&object.body)),
+                    content_type: object
+                        .content_type
+                        .clone()
+                        .unwrap_or_else(|| "binary/octet-stream".into()),
+                    last_modified: millis,
+                    blob: hex::encode(sha2::Sha256::digest(&object.body)),
+                    checksums: "{}".into(),
+                    metadata: "[]".into(),
+                };
+                store.put_object(&meta, &staged)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every account gets an administrator user with a long-term key, kept in
