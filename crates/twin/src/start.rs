@@ -119,7 +119,8 @@ fn seed_objects(
         for bucket in &account.buckets {
             store.set_bucket_created(&bucket.name, millis)?;
             for object in &bucket.objects {
-                let staged = store.staging_path(&format!("seed-{}", hex::encode(random_bytes(16))))?;
+                let staged =
+                    store.staging_path(&format!("seed-{}", hex::encode(random_bytes(16))))?;
                 std::fs::write(&staged, &object.body).map_err(|source| StoreError::Io {
                     path: staged.clone(),
                     source,
@@ -145,11 +146,12 @@ fn seed_objects(
     Ok(())
 }
 
-/// Every account gets an administrator user with a long-term key, kept in
-/// the state (not in the model files).
+/// Every account, in the organization or among its external accounts, gets
+/// an administrator user with a long-term key, kept in the state (not in the
+/// model files).
 fn ensure_admin_keys(store: &Store, model: &Model, now: i64) -> Result<(), StoreError> {
     use orgtwin_identity::IdSource;
-    for account in model.accounts.keys() {
+    for account in model.accounts.keys().chain(model.external_accounts.keys()) {
         if store.access_keys_of(account, ADMIN_USER)?.is_empty() {
             let mut ids = RandomIds;
             store.put_access_key(&AccessKey {

@@ -356,6 +356,14 @@ pub async fn handle(
     };
     let signature = match sigv4::read_signature(&http) {
         Ok(Some(s)) => s,
+        Ok(None) if signature_v2(&headers, &query_text) => {
+            let e = ServiceError::new(
+                400,
+                "InvalidRequest",
+                "The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.",
+            );
+            return fail(&e, &address, request_id, head, "anonymous", "");
+        }
         Ok(None) => {
             let e = ServiceError::new(
                 403,
@@ -446,6 +454,20 @@ pub async fn handle(
         }
         Err(e) => fail(&e, &call.address, request_id, head, &caller_arn, operation),
     }
+}
+
+/// Whether a request is signed with Signature Version 2 (`AWS KEY:SIG`, or
+/// `AWSAccessKeyId` and `Signature` in the query), which the twin refuses
+/// as S3 does for buckets created since 2020.
+fn signature_v2(headers: &[(String, String)], query: &str) -> bool {
+    let header = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("authorization") && v.starts_with("AWS "));
+    let pairs = sigv4::query_pairs(query);
+    let in_query = ["AWSAccessKeyId", "Signature"]
+        .iter()
+        .all(|name| pairs.iter().any(|(k, _)| k == name));
+    header || in_query
 }
 
 /// S3's codes for authentication failures.
