@@ -458,3 +458,25 @@ def test_a_restart_keeps_buckets_objects_and_policies(twin_factory):
     assert policy["Statement"][0]["Principal"]["AWS"] == f"arn:aws:iam::{PAYROLL_PROD}:root"
     payroll = twin.client("s3", account=PAYROLL_PROD)
     assert payroll.get_object(Bucket="analytics-kept-777788889999", Key="k/v.txt")["Body"].read() == b"kept"
+
+
+def test_virtual_hosted_style_addressing(twin):
+    """What a client configured with `http://localhost:PORT` and virtual
+    addressing sends: the bucket in the Host header. Signed by botocore's
+    own SigV4 signer; sent to 127.0.0.1 because `*.localhost` names need not
+    resolve on this machine."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    env = twin.env(account=PAYROLL_PROD)
+    host = f"{PAYROLL_BUCKET}.localhost:{twin.port}"
+    request = AWSRequest(method="GET", url=f"http://{host}/{REPORT_KEY}")
+    S3SigV4Auth(
+        Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]), "s3", "us-east-1"
+    ).add_auth(request)
+    headers = dict(request.headers)
+    headers["Host"] = host
+    answer = requests.get(f"http://127.0.0.1:{twin.port}/{REPORT_KEY}", headers=headers, timeout=10)
+    assert answer.status_code == 200, answer.text
+    assert answer.text.startswith("department,")
