@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod compare;
 mod simulate;
 mod twin;
 mod validate;
@@ -70,6 +71,16 @@ enum Command {
     Check {
         /// The model's root YAML file; the embedded example when absent.
         model: Option<PathBuf>,
+    },
+    /// Compare the guide's centralized and decentralized EKS layouts for the
+    /// model's workloads: clusters, VPCs, roles, trusts, providers,
+    /// associations, blast radius, routes and quota headroom.
+    Compare {
+        /// The model's root YAML file; the embedded example when absent.
+        model: Option<PathBuf>,
+        /// `table` (for people) or `json` (for scripts).
+        #[arg(long, default_value = "table")]
+        format: String,
     },
     /// Show the decision trail: every authorization decision with its reason.
     Trail {
@@ -137,6 +148,7 @@ fn main() -> ExitCode {
             endpoint.as_deref(),
         ),
         Command::Check { model } => twin::check(model.as_deref()),
+        Command::Compare { model, format } => compare::run(model.as_deref(), &format),
         Command::Trail {
             state,
             denied,

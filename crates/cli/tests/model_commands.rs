@@ -72,3 +72,30 @@ fn env_and_export_need_a_state() {
         .unwrap();
     assert_eq!(export.status.code(), Some(2));
 }
+
+#[test]
+fn compare_prints_both_layouts_as_a_table_and_as_json() {
+    let table = orgtwin().arg("compare").output().unwrap();
+    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(text.contains("centralized") && text.contains("decentralized"), "{text}");
+    assert!(text.contains("arn:aws:iam::444455556666:role/account-b-role"), "{text}");
+    assert!(text.contains("IAM roles per account (default 1000)"), "{text}");
+
+    let json = orgtwin()
+        .args(["compare", "--format", "json"])
+        .arg(repo("examples/org/org.yaml"))
+        .output()
+        .unwrap();
+    assert!(json.status.success());
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(value["centralized"]["clusters"], 1);
+    assert_eq!(value["decentralized"]["clusters"], 2);
+    assert_eq!(value["workloads"].as_array().unwrap().len(), 3);
+
+    let bad = orgtwin().args(["compare", "--format", "yaml"]).output().unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    let broken = orgtwin().args(["compare", "/nonexistent/org.yaml"]).output().unwrap();
+    assert_eq!(broken.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&broken.stderr).contains("org.yaml"));
+}
