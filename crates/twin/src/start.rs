@@ -106,10 +106,12 @@ fn load_stored(files: &[(String, String)]) -> Result<Model, StartError> {
 }
 
 /// Every account gets an administrator user with a long-term key, kept in
-/// the state (not in the model files).
+/// the state (not in the model files). So does every account outside the
+/// organization that the model knows (`external_accounts`), so that it can
+/// answer RAM invitations; no SCP applies to it.
 fn ensure_admin_keys(store: &Store, model: &Model, now: i64) -> Result<(), StoreError> {
     use orgtwin_identity::IdSource;
-    for account in model.accounts.keys() {
+    for account in model.accounts.keys().chain(model.external_accounts.keys()) {
         if store.access_keys_of(account, ADMIN_USER)?.is_empty() {
             let mut ids = RandomIds;
             store.put_access_key(&AccessKey {
