@@ -267,10 +267,22 @@ def test_a_new_share_makes_a_subnet_visible_and_disassociation_hides_it(twin_fac
         with pytest.raises(ClientError) as info:
             twin.client("ram", account=account).delete_resource_share(resourceShareArn=arn)
         assert error_of(info)[:2] == ("AccessDeniedException", 403)
-    # The share survives a restart, in the model.
+    # Renamed, the share keeps its ARN; it survives a restart, in the model.
+    renamed = ram.update_resource_share(resourceShareArn=arn, name="inspection-renamed")
+    assert renamed["resourceShare"]["resourceShareArn"] == arn
+    assert renamed["resourceShare"]["name"] == "inspection-renamed"
+    with pytest.raises(ClientError) as info:
+        ram.update_resource_share(resourceShareArn=arn, name="analytics-cluster-subnets")
+    assert error_of(info)[:2] == ("InvalidParameterException", 400)
     twin.restart()
     assert INSPECTION_SUBNET in subnet_ids(twin.client("ec2", account=PAYROLL))
     ram = twin.client("ram", account=NETWORK)
+    found = ram.get_resource_shares(resourceOwner="SELF", name="inspection-renamed")
+    assert [s["resourceShareArn"] for s in found["resourceShares"]] == [arn]
+    export = twin.state.parent / "export"
+    assert twin.orgtwin("export", "--output", str(export)).returncode == 0
+    network_file = (export / "accounts" / f"{NETWORK}.yaml").read_text()
+    assert f"arn: {arn}" in network_file and "inspection-renamed" in network_file
     gone = ram.disassociate_resource_share(resourceShareArn=arn, resourceArns=[inspection])
     assert [a["associatedEntity"] for a in gone["resourceShareAssociations"]] == [inspection]
     payroll_ec2 = twin.client("ec2", account=PAYROLL)
@@ -285,8 +297,6 @@ def test_a_new_share_makes_a_subnet_visible_and_disassociation_hides_it(twin_fac
     assert INSPECTION_SUBNET not in subnet_ids(payroll_ec2)
     names = [s["name"] for s in ram.get_resource_shares(resourceOwner="SELF")["resourceShares"]]
     assert names == ["analytics-cluster-subnets"]
-    exported = twin.orgtwin("export", "--output", str(twin.state.parent / "export")).returncode
-    assert exported == 0
 
 
 def test_an_account_shares_only_its_own_subnets(twin_factory):

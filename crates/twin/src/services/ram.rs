@@ -49,9 +49,12 @@
 //!
 //! Resource types other than subnets, IAM roles and users as principals,
 //! managed permissions, `sources`, client token idempotence (the token is
-//! echoed), share statuses other than `ACTIVE`, renaming a share (the model
-//! derives a share's ARN from its name), creation and update times (a fixed
-//! time, [`FIXED_TIME`]).
+//! echoed), share statuses other than `ACTIVE`, creation and update times (a
+//! fixed time, [`FIXED_TIME`]). Share names are unique per account (AWS
+//! allows repeats). Shares created here get a random ARN, which the model
+//! keeps (`arn:` in the share's entry); shares written in model files without
+//! one have an ARN derived from their account, region and name, kept when
+//! they are renamed.
 
 use orgtwin_model::{Model, ResourceShare, SharePrincipal, Tag};
 use orgtwin_policy::Context;
@@ -623,6 +626,32 @@ fn check_share(
     Ok(())
 }
 
+/// A share name: 1 to 255 characters on one line, unique among the
+/// account's shares (but for the share being renamed).
+fn check_name(
+    model: &Model,
+    account: &str,
+    name: &str,
+    renamed: Option<&str>,
+) -> Result<(), ServiceError> {
+    if name.trim().is_empty() || name.chars().count() > 255 || name.contains('\n') {
+        return Err(invalid(
+            "A resource share's name is 1 to 255 characters on one line.",
+        ));
+    }
+    let taken = model.account(account).is_some_and(|a| {
+        a.resource_shares
+            .iter()
+            .any(|s| s.name == name && Some(s.arn.as_str()) != renamed)
+    });
+    if taken {
+        return Err(invalid(format!(
+            "The account already has a resource share named {name}: the twin keeps share names unique per account."
+        )));
+    }
+    Ok(())
+}
+
 /// A change to the model, with the model check's refusals (which the rules
 /// above should have caught) as RAM's `InvalidParameterException`.
 fn update_model<T>(
@@ -819,22 +848,13 @@ fn create_share(request: &Request<'_>) -> Result<Value, ServiceError> {
         &keys.context(),
         false,
     )?;
-    if name.trim().is_empty() || name.chars().count() > 255 || name.contains('\n') {
-        return Err(invalid(
-            "A resource share's name is 1 to 255 characters on one line.",
-        ));
-    }
     let model = request.call.twin.model();
-    let Some(owner) = model.account(&account) else {
+    if model.account(&account).is_none() {
         return Err(not_permitted(
             "The twin keeps resource shares of the organization's accounts only; this account is outside the organization.",
         ));
-    };
-    if owner.resource_shares.iter().any(|s| s.name == name) {
-        return Err(invalid(format!(
-            "The account already has a resource share named {name}: the twin keeps share names unique per account."
-        )));
     }
+    check_name(&model, &account, &name, None)?;
     let resources = resource_arns
         .iter()
         .map(|arn| parse_resource(&model, &account, request.region, arn))
@@ -852,10 +872,15 @@ fn create_share(request: &Request<'_>) -> Result<Value, ServiceError> {
         &members,
         &invited,
     )?;
+    let arn = format!(
+        "arn:aws:ram:{}:{account}:resource-share/{}",
+        request.region,
+        random_uuid()
+    );
     let share = ResourceShare {
         name: name.clone(),
         region: request.region.to_string(),
-        arn: String::new(),
+        arn: arn.clone(),
         allow_external_principals: allow_external,
         resources,
         principals: members,
@@ -870,11 +895,9 @@ fn create_share(request: &Request<'_>) -> Result<Value, ServiceError> {
         Ok(())
     })?;
     let model = request.call.twin.model();
-    let created = model
-        .account(&account)
-        .and_then(|a| a.resource_shares.iter().find(|s| s.name == name))
-        .cloned()
-        .ok_or_else(|| unknown(format!("ResourceShare {name} could not be found.")))?;
+    let created = find_share(&model, request.region, &arn)
+        .map(|(_, s)| s.clone())
+        .ok_or_else(|| unknown(format!("ResourceShare {arn} could not be found.")))?;
     invite(request, &created, &account, &invited)?;
     Ok(json!({
         "resourceShare": share_json(&account, &created),
@@ -894,13 +917,13 @@ fn update_share(request: &Request<'_>) -> Result<Value, ServiceError> {
         ..RamKeys::default()
     };
     let share = owned_share(request, &model, "UpdateResourceShare", &arn, &keys)?;
-    if name.as_ref().is_some_and(|n| *n != share.name) {
-        return Err(not_permitted(
-            "The twin derives a resource share's ARN from its name and does not rename shares; create a new share instead.",
-        ));
-    }
     let owner = request.account().to_string();
-    if let Some(allow) = allow_external.filter(|a| *a != share.allow_external_principals) {
+    let rename = name.filter(|n| *n != share.name);
+    if let Some(new_name) = &rename {
+        check_name(&model, &owner, new_name, Some(&arn))?;
+    }
+    let allow = allow_external.unwrap_or(share.allow_external_principals);
+    if allow != share.allow_external_principals {
         let pending = pending_receivers(request, &arn)?;
         check_share(
             &model,
@@ -910,8 +933,14 @@ fn update_share(request: &Request<'_>) -> Result<Value, ServiceError> {
             &share.principals,
             &pending,
         )?;
+    }
+    if rename.is_some() || allow != share.allow_external_principals {
         update_model(request, |model| {
-            share_mut(model, &owner, &arn)?.allow_external_principals = allow;
+            let target = share_mut(model, &owner, &arn)?;
+            target.allow_external_principals = allow;
+            if let Some(new_name) = rename.clone() {
+                target.name = new_name;
+            }
             Ok(())
         })?;
     }
