@@ -76,11 +76,24 @@ fn env_and_export_need_a_state() {
 #[test]
 fn compare_prints_both_layouts_as_a_table_and_as_json() {
     let table = orgtwin().arg("compare").output().unwrap();
-    assert!(table.status.success(), "{}", String::from_utf8_lossy(&table.stderr));
+    assert!(
+        table.status.success(),
+        "{}",
+        String::from_utf8_lossy(&table.stderr)
+    );
     let text = String::from_utf8(table.stdout).unwrap();
-    assert!(text.contains("centralized") && text.contains("decentralized"), "{text}");
-    assert!(text.contains("arn:aws:iam::444455556666:role/account-b-role"), "{text}");
-    assert!(text.contains("IAM roles per account (default 1000)"), "{text}");
+    assert!(
+        text.contains("centralized") && text.contains("decentralized"),
+        "{text}"
+    );
+    assert!(
+        text.contains("arn:aws:iam::444455556666:role/account-b-role"),
+        "{text}"
+    );
+    assert!(
+        text.contains("IAM roles per account (default 1000)"),
+        "{text}"
+    );
 
     let json = orgtwin()
         .args(["compare", "--format", "json"])
@@ -93,9 +106,15 @@ fn compare_prints_both_layouts_as_a_table_and_as_json() {
     assert_eq!(value["decentralized"]["clusters"], 2);
     assert_eq!(value["workloads"].as_array().unwrap().len(), 3);
 
-    let bad = orgtwin().args(["compare", "--format", "yaml"]).output().unwrap();
+    let bad = orgtwin()
+        .args(["compare", "--format", "yaml"])
+        .output()
+        .unwrap();
     assert_eq!(bad.status.code(), Some(2));
-    let broken = orgtwin().args(["compare", "/nonexistent/org.yaml"]).output().unwrap();
+    let broken = orgtwin()
+        .args(["compare", "/nonexistent/org.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(broken.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&broken.stderr).contains("org.yaml"));
 }

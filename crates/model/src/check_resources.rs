@@ -313,6 +313,7 @@ pub fn resource_shares(
 ) -> Vec<ResourceShare> {
     let mut out = Vec::new();
     let mut names = Names::new("resource share name", false);
+    let mut arns = Names::new("resource share ARN", false);
     let owned: Vec<(String, String, String)> = model
         .account(account)
         .map(|a| {
@@ -339,6 +340,24 @@ pub fn resource_shares(
             ) && checker.unique(&mut names, name)
         });
         let region = region(checker, raw.region.as_ref());
+        let given_arn = raw.arn.as_ref().filter(|text| {
+            let prefix = format!("arn:aws:ram:{region}:{account}:resource-share/");
+            let rule = text
+                .value
+                .strip_prefix(&prefix)
+                .is_none_or(|id| {
+                    id.is_empty()
+                        || id.len() > 64
+                        || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+                })
+                .then(|| {
+                    format!("a share's ARN is `{prefix}` and its id (hexadecimal digits and `-`)")
+                });
+            checker.valid(text, "resource share ARN", rule) && checker.unique(&mut arns, text)
+        });
+        if raw.arn.is_some() && given_arn.is_none() {
+            continue;
+        }
         let allow_external = raw
             .allow_external_principals
             .as_ref()
@@ -420,9 +439,9 @@ pub fn resource_shares(
         }
         let tags = check_tags(checker, &raw.tags);
         let Some(name) = name else { continue };
-        let arn = format!(
-            "arn:aws:ram:{region}:{account}:resource-share/{}",
-            rules::derive_uuid(&format!("resource-share {account} {region} {}", name.value))
+        let arn = given_arn.map_or_else(
+            || derived_share_arn(account, &region, &name.value),
+            |text| text.value.clone(),
         );
         out.push(ResourceShare {
             name: name.value.clone(),
@@ -435,6 +454,15 @@ pub fn resource_shares(
         });
     }
     out
+}
+
+/// The ARN of a share whose model entry gives none: derived from its
+/// account, region and name, so the same in every run.
+pub fn derived_share_arn(account: &str, region: &str, name: &str) -> String {
+    format!(
+        "arn:aws:ram:{region}:{account}:resource-share/{}",
+        rules::derive_uuid(&format!("resource-share {account} {region} {name}"))
+    )
 }
 
 /// A share principal: an account id, an OU (name, id or ARN), or the

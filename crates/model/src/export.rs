@@ -342,6 +342,11 @@ fn resources_section(
         line(out, 2, "resource_shares:");
         for share in &account.resource_shares {
             item(out, 2, "name", &share.name);
+            let derived =
+                crate::check_resources::derived_share_arn(&account.id, &share.region, &share.name);
+            if share.arn != derived {
+                field(out, 3, "arn", &share.arn);
+            }
             field(out, 3, "region", &share.region);
             let allow = if share.allow_external_principals {
                 "true"

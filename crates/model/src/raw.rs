@@ -125,6 +125,9 @@ pub struct RawSubnet {
 #[derive(Debug)]
 pub struct RawResourceShare {
     pub name: Option<Text>,
+    /// Kept when the share was created through the twin's RAM API (a random
+    /// id); derived from the account, region and name when left out.
+    pub arn: Option<Text>,
     pub region: Option<Text>,
     pub allow_external_principals: Option<Flag>,
     pub resources: Vec<Text>,

@@ -46,6 +46,7 @@ pub(crate) const SUBNET: &[&str] = &["id", "cidr_block", "availability_zone", "t
 pub(crate) const RAM: &[&str] = &["resource_shares"];
 pub(crate) const RESOURCE_SHARE: &[&str] = &[
     "name",
+    "arn",
     "region",
     "allow_external_principals",
     "resources",
@@ -505,6 +506,7 @@ impl Reader<'_> {
             };
             shares.push(RawResourceShare {
                 name: self.required_text(&f, "name"),
+                arn: self.text(&f, "arn"),
                 region: self.text(&f, "region"),
                 allow_external_principals: self.flag(&f, "allow_external_principals"),
                 resources: self.texts(&f, "resources"),

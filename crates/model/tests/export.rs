@@ -120,3 +120,63 @@ scps:
     assert!(account.contains("name: \"management: main\"\n"));
     assert!(account.contains("\"yes\": \"\"\n"));
 }
+
+#[test]
+fn a_share_arn_that_is_not_derived_is_kept_and_checked() {
+    let mut model = embedded();
+    let network = model.accounts.get_mut("555566667777").unwrap();
+    let arn =
+        "arn:aws:ram:us-east-1:555566667777:resource-share/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+    network.resource_shares[0].arn = arn.to_string();
+    network.resource_shares[0].name = "renamed".to_string();
+    let files = export_files(&model);
+    let text = |files: &[(std::path::PathBuf, String)]| -> Vec<(String, String)> {
+        files
+            .iter()
+            .map(|(p, t)| (p.display().to_string(), t.clone()))
+            .collect()
+    };
+    let files = text(&files);
+    let network_file = &files
+        .iter()
+        .find(|(p, _)| p == "accounts/555566667777.yaml")
+        .unwrap()
+        .1;
+    assert!(
+        network_file.contains(&format!("arn: {arn}")),
+        "{network_file}"
+    );
+    let borrowed: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(p, t)| (p.as_str(), t.as_str()))
+        .collect();
+    let reloaded = load_from_memory("org.yaml", &borrowed).unwrap();
+    assert_eq!(reloaded, model);
+    // Derived ARNs are not written: the example's own files have none.
+    assert!(
+        !text(&export_files(&embedded()))
+            .iter()
+            .any(|(_, t)| t.contains("resource-share/"))
+    );
+    // An ARN of another account is refused.
+    let wrong = network_file.replace("555566667777:resource-share", "111122223333:resource-share");
+    let files: Vec<(&str, &str)> = borrowed
+        .iter()
+        .map(|(p, t)| {
+            (
+                *p,
+                if *p == "accounts/555566667777.yaml" {
+                    wrong.as_str()
+                } else {
+                    *t
+                },
+            )
+        })
+        .collect();
+    let errors = load_from_memory("org.yaml", &files).unwrap_err();
+    assert!(
+        errors.brief().contains("resource share ARN"),
+        "{}",
+        errors.brief()
+    );
+}

@@ -14,6 +14,8 @@
 //!   sessions, and sessions are not held in memory). Session tokens are kept
 //!   as SHA-256 hashes.
 //! - `trail`: every authorization decision, with its explanation.
+//! - `share_invitations`: RAM invitations of accounts outside the
+//!   organization (see [`ShareInvitation`]).
 //!
 //! Writes that an API response depends on commit before the response is sent.
 //! The WAL is checkpointed by [`Store::checkpoint`] from a background thread;
@@ -22,6 +24,10 @@
 //! Trail rows are appended by the caller in batches ([`Store::append_trail`]).
 //! Secrets are stored in clear in the database (the twin must recompute
 //! signatures); the file is created readable by its owner only.
+
+mod invitations;
+
+pub use invitations::ShareInvitation;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -265,6 +271,7 @@ impl Store {
             .pragma_update(None, "wal_autocheckpoint", WAL_BACKSTOP_PAGES)
             .map_err(db_err)?;
         writer.execute_batch(SCHEMA).map_err(db_err)?;
+        writer.execute_batch(invitations::SCHEMA).map_err(db_err)?;
         let found: Option<String> = writer
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",

@@ -37,12 +37,16 @@ impl Reply {
 pub enum Protocol {
     /// STS and IAM, with the XML namespace of their responses.
     Query { namespace: &'static str },
-    /// Organizations.
+    /// Organizations (JSON 1.1) and RAM (rest-json): `{"__type", "message"}`
+    /// and the `x-amzn-ErrorType` header.
     Json,
+    /// EC2's own Query dialect: `<Response><Errors><Error>`.
+    Ec2,
 }
 
 pub const STS_NAMESPACE: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
 pub const IAM_NAMESPACE: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
+pub const EC2_NAMESPACE: &str = "http://ec2.amazonaws.com/doc/2016-11-15/";
 
 /// An error as the service answers it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,8 +90,24 @@ impl ServiceError {
                 reply.headers.push(("x-amzn-ErrorType", self.code.clone()));
                 reply
             }
+            Protocol::Ec2 => Reply {
+                status: self.status,
+                content_type: "text/xml;charset=UTF-8",
+                body: ec2_error(&self.code, &self.message, request_id),
+                headers: Vec::new(),
+            },
         }
     }
+}
+
+/// EC2's error body, which differs from STS's and IAM's:
+/// `<Response><Errors><Error><Code>..</Code><Message>..</Message></Error></Errors><RequestID>..</RequestID></Response>`.
+pub fn ec2_error(code: &str, message: &str, request_id: &str) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response><Errors><Error><Code>{}</Code><Message>{}</Message></Error></Errors><RequestID>{request_id}</RequestID></Response>",
+        query::escape(code),
+        query::escape(message)
+    )
 }
 
 impl From<query::ParamError> for ServiceError {

@@ -153,7 +153,8 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         "iam" => Protocol::Query {
             namespace: IAM_NAMESPACE,
         },
-        "organizations" => Protocol::Json,
+        "organizations" | "ram" => Protocol::Json,
+        "ec2" => Protocol::Ec2,
         _ => Protocol::Query {
             namespace: STS_NAMESPACE,
         },
@@ -182,10 +183,11 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
     }
     let params = Params::parse(http.query, form);
     let action = match protocol {
+        Protocol::Json if service == "ram" => services::ram::operation(http.method, http.path),
         Protocol::Json => target
             .and_then(|t| t.split_once('.'))
             .map(|(_, a)| a.to_string()),
-        Protocol::Query { .. } => params.get("Action").map(str::to_string),
+        Protocol::Query { .. } | Protocol::Ec2 => params.get("Action").map(str::to_string),
     };
     let fail = |error: ServiceError, caller: &str, action: &str| {
         log_request(
@@ -289,6 +291,8 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         "sts" => services::sts::handle(&call, &action, &params),
         "iam" => services::iam::handle(&call, &action, &params),
         "organizations" => services::organizations::handle(&call, &action, body),
+        "ec2" => services::ec2::handle(&call, &signature.credential.region, &action, &params),
+        "ram" => services::ram::handle(&call, &signature.credential.region, &action, &params, body),
         other => Err(ServiceError::new(
             400,
             "UnknownService",

@@ -146,9 +146,10 @@ fn seed_objects(
     Ok(())
 }
 
-/// Every account, in the organization or among its external accounts, gets
-/// an administrator user with a long-term key, kept in the state (not in the
-/// model files).
+/// Every account gets an administrator user with a long-term key, kept in
+/// the state (not in the model files). So does every account outside the
+/// organization that the model knows (`external_accounts`), so that it can
+/// answer RAM invitations; no SCP applies to it.
 fn ensure_admin_keys(store: &Store, model: &Model, now: i64) -> Result<(), StoreError> {
     use orgtwin_identity::IdSource;
     for account in model.accounts.keys().chain(model.external_accounts.keys()) {

@@ -1,7 +1,9 @@
 //! The services the twin answers, one module each.
 
+pub mod ec2;
 pub mod iam;
 pub mod organizations;
+pub mod ram;
 pub mod s3;
 pub mod sts;
 

@@ -1,0 +1,175 @@
+//! RAM resource share invitations: the pending (and answered) invitations of
+//! principals outside the organization. They are state, not model: a share
+//! names only the principals that accepted; an invitation records who was
+//! asked, and how they answered.
+
+use rusqlite::{OptionalExtension, params};
+
+use crate::{Store, StoreError};
+
+/// The table, created with the rest of the schema when the store opens.
+pub(crate) const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS share_invitations (
+    arn TEXT PRIMARY KEY,
+    share_arn TEXT NOT NULL,
+    share_name TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    receiver TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS share_invitations_by_share ON share_invitations (share_arn);
+";
+
+/// One invitation to a resource share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareInvitation {
+    /// `arn:aws:ram:REGION:SENDER:resource-share-invitation/UUID`.
+    pub arn: String,
+    pub share_arn: String,
+    pub share_name: String,
+    /// The sharing account.
+    pub sender: String,
+    /// The invited account.
+    pub receiver: String,
+    /// `PENDING`, `ACCEPTED` or `REJECTED`.
+    pub status: String,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+fn invitation_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShareInvitation> {
+    Ok(ShareInvitation {
+        arn: row.get(0)?,
+        share_arn: row.get(1)?,
+        share_name: row.get(2)?,
+        sender: row.get(3)?,
+        receiver: row.get(4)?,
+        status: row.get(5)?,
+        created_at: row.get(6)?,
+    })
+}
+
+const COLUMNS: &str = "arn, share_arn, share_name, sender, receiver, status, created_at";
+
+impl Store {
+    /// Stores new invitations in one transaction; committed when this returns.
+    pub fn put_share_invitations(&self, invitations: &[ShareInvitation]) -> Result<(), StoreError> {
+        self.write(|c| {
+            let tx = c.transaction()?;
+            for i in invitations {
+                tx.execute(
+                    &format!("INSERT INTO share_invitations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                    params![i.arn, i.share_arn, i.share_name, i.sender, i.receiver, i.status, i.created_at],
+                )?;
+            }
+            tx.commit()
+        })
+    }
+
+    pub fn share_invitation(&self, arn: &str) -> Result<Option<ShareInvitation>, StoreError> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM share_invitations WHERE arn = ?1"
+            ))?
+            .query_row([arn], invitation_row)
+            .optional()
+        })
+    }
+
+    /// Every invitation, oldest first.
+    pub fn share_invitations(&self) -> Result<Vec<ShareInvitation>, StoreError> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM share_invitations ORDER BY created_at, arn"
+            ))?;
+            let rows = stmt.query_map([], invitation_row)?;
+            rows.collect()
+        })
+    }
+
+    /// Sets an invitation's status; whether it existed.
+    pub fn set_share_invitation_status(&self, arn: &str, status: &str) -> Result<bool, StoreError> {
+        self.write(|c| {
+            c.execute(
+                "UPDATE share_invitations SET status = ?2 WHERE arn = ?1",
+                [arn, status],
+            )
+            .map(|n| n > 0)
+        })
+    }
+
+    /// Deletes the invitations of a share (when it is deleted), or only those
+    /// to `receiver`; how many there were.
+    pub fn delete_share_invitations(
+        &self,
+        share_arn: &str,
+        receiver: Option<&str>,
+    ) -> Result<usize, StoreError> {
+        self.write(|c| match receiver {
+            Some(receiver) => c.execute(
+                "DELETE FROM share_invitations WHERE share_arn = ?1 AND receiver = ?2",
+                [share_arn, receiver],
+            ),
+            None => c.execute(
+                "DELETE FROM share_invitations WHERE share_arn = ?1",
+                [share_arn],
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invitations_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let invitation = ShareInvitation {
+            arn: "arn:aws:ram:us-east-1:111122223333:resource-share-invitation/a".into(),
+            share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
+            share_name: "s".into(),
+            sender: "111122223333".into(),
+            receiver: "210987654321".into(),
+            status: "PENDING".into(),
+            created_at: 5,
+        };
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .put_share_invitations(std::slice::from_ref(&invitation))
+                .unwrap();
+            assert!(
+                store
+                    .put_share_invitations(std::slice::from_ref(&invitation))
+                    .is_err(),
+                "invitation ARNs are unique"
+            );
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.share_invitation(&invitation.arn).unwrap(),
+            Some(invitation.clone())
+        );
+        assert!(
+            store
+                .set_share_invitation_status(&invitation.arn, "ACCEPTED")
+                .unwrap()
+        );
+        assert_eq!(store.share_invitations().unwrap()[0].status, "ACCEPTED");
+        assert_eq!(
+            store
+                .delete_share_invitations(&invitation.share_arn, Some("444455556666"))
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            store
+                .delete_share_invitations(&invitation.share_arn, None)
+                .unwrap(),
+            1
+        );
+        assert!(store.share_invitations().unwrap().is_empty());
+    }
+}
