@@ -225,6 +225,7 @@ pub fn build(
                 buckets,
                 vpcs,
                 resource_shares: Vec::new(),
+                clusters: Vec::new(),
             },
         );
     }
@@ -260,6 +261,25 @@ pub fn build(
         );
         if let Some(account) = model.accounts.get_mut(&id.value) {
             account.resource_shares = shares;
+        }
+    }
+    // Clusters name roles in any account: checked once all are built.
+    let mut cluster_names = Names::new("cluster name", false);
+    for raw in raws.iter().flat_map(|r| &r.accounts) {
+        let Some(id) = &raw.id else { continue };
+        if raw.eks.clusters.is_empty() || !model.accounts.contains_key(&id.value) {
+            continue;
+        }
+        let listed: Vec<&crate::raw::RawCluster> = raw.eks.clusters.iter().collect();
+        let clusters = crate::check_eks::clusters(
+            &mut checker,
+            &model,
+            &id.value,
+            &listed,
+            &mut cluster_names,
+        );
+        if let Some(account) = model.accounts.get_mut(&id.value) {
+            account.clusters = clusters;
         }
     }
     if let Some(text) = raws

@@ -29,6 +29,10 @@ const SOURCES: &[(&str, &str)] = &[
         include_str!("../../../examples/org/accounts/analytics-prod.yaml"),
     ),
     (
+        "kubernetes/production-cluster-serviceaccounts.yaml",
+        include_str!("../../../examples/org/kubernetes/production-cluster-serviceaccounts.yaml"),
+    ),
+    (
         "policies/scp-full-aws-access.json",
         include_str!("../../../examples/org/policies/scp-full-aws-access.json"),
     ),

@@ -88,6 +88,9 @@ pub enum Problem {
     BadGlob { pattern: String, reason: String },
     #[error("`{path}` is included more than once")]
     AlreadyIncluded { path: String, first: String },
+    /// A value each field allows alone, refused by a rule of the service.
+    #[error("{message}")]
+    Refused { message: String, help: String },
     #[error("{}, at `{json_path}`: {message}", policy_label(*policy_type))]
     Policy {
         policy_type: PolicyType,
@@ -125,6 +128,7 @@ impl Problem {
                 "orgtwin::model::invalid-value"
             }
             Problem::OutOfRange { .. } => "orgtwin::model::out-of-range",
+            Problem::Refused { .. } => "orgtwin::model::refused",
             Problem::TooMany { .. } => "orgtwin::model::too-many",
             Problem::Duplicate { .. } => "orgtwin::model::duplicate",
             Problem::UnresolvedReference { .. } => "orgtwin::model::unresolved-reference",
@@ -185,6 +189,7 @@ impl Problem {
             Problem::AlreadyIncluded { first, .. } => {
                 format!("it is already included at {first}; include each file once")
             }
+            Problem::Refused { help, .. } => help.clone(),
             Problem::Policy { detail, .. } => return detail.clone(),
         })
     }

@@ -368,6 +368,71 @@ fn resources_section(
             tags(out, 3, &share.tags);
         }
     }
+    eks_section(out, files, dir, account);
+}
+
+/// Clusters are written whole: service accounts read from manifests or
+/// eksctl files come back as the model's own entries.
+fn eks_section(out: &mut String, files: &mut Vec<(PathBuf, String)>, dir: &str, account: &Account) {
+    if account.clusters.is_empty() {
+        return;
+    }
+    line(out, 1, "eks:");
+    line(out, 2, "clusters:");
+    for cluster in &account.clusters {
+        item(out, 2, "name", &cluster.name);
+        field(out, 3, "region", &cluster.region);
+        field(out, 3, "version", &cluster.version);
+        field(out, 3, "oidc_issuer_id", &cluster.oidc_issuer_id);
+        tags(out, 3, &cluster.tags);
+        let namespaces: Vec<String> = cluster.namespaces.iter().cloned().collect();
+        strings(out, 3, "namespaces", &namespaces);
+        if !cluster.service_accounts.is_empty() {
+            line(out, 3, "service_accounts:");
+            for sa in &cluster.service_accounts {
+                item(out, 3, "namespace", &sa.namespace);
+                field(out, 4, "name", &sa.name);
+                if !sa.annotations.is_empty() {
+                    line(out, 4, "annotations:");
+                    for (key, value) in &sa.annotations {
+                        let _ = writeln!(out, "{}{}: {}", pad(5), scalar(key), scalar(value));
+                    }
+                }
+            }
+        }
+        if !cluster.pod_identity_associations.is_empty() {
+            line(out, 3, "pod_identity_associations:");
+            for association in &cluster.pod_identity_associations {
+                item(out, 3, "id", &association.id);
+                field(out, 4, "namespace", &association.namespace);
+                field(out, 4, "service_account", &association.service_account);
+                field(out, 4, "role_arn", &association.role_arn);
+                if let Some(target) = &association.target_role_arn {
+                    field(out, 4, "target_role_arn", target);
+                }
+                if association.disable_session_tags {
+                    line(out, 4, "disable_session_tags: true");
+                }
+                if let Some(policy) = &association.policy {
+                    let inside = format!(
+                        "{dir}/clusters/{}/{}-policy.json",
+                        file_name(&cluster.name),
+                        association.id
+                    );
+                    document_file(
+                        out,
+                        files,
+                        4,
+                        "policy",
+                        &inside,
+                        &format!("accounts/{inside}"),
+                        policy,
+                    );
+                }
+                tags(out, 4, &association.tags);
+            }
+        }
+    }
 }
 
 type DocWriter<'w> = dyn FnMut(&mut String, usize, &str, String, &Document) + 'w;

@@ -24,16 +24,21 @@
 //! ```
 //!
 //! Accounts may also own S3 buckets (with seed objects), VPCs with subnets,
-//! and RAM shares of those subnets (`check_resources`).
+//! and RAM shares of those subnets (`check_resources`), and EKS clusters
+//! with their service accounts and Pod Identity associations (`eks`,
+//! `check_eks`; service accounts may come from Kubernetes manifests and
+//! clusters from eksctl `ClusterConfig` files).
 //!
 //! The format is documented in `docs/model.md` and published as a JSON
 //! Schema in `docs/model.schema.json`.
 
 pub mod aws_managed;
 mod check;
+mod check_eks;
 mod check_iam;
 mod check_resources;
 mod document;
+pub mod eks;
 mod embedded;
 mod error;
 mod export;
@@ -50,6 +55,7 @@ mod yaml;
 mod schema_tests;
 
 pub use document::Document;
+pub use eks::{Cluster, Irsa, PodIdentityAssociation, ServiceAccount};
 pub use embedded::{embedded, embedded_sources};
 pub use error::{LoadError, LoadErrors, Problem};
 pub use export::{ExportError, export, export_files};
@@ -62,7 +68,7 @@ pub use model::{
 /// The naming rules the model checks, for callers that create resources
 /// (the twin's `CreateBucket`): each gives why a name is refused.
 pub mod naming {
-    pub use crate::rules::{bucket_name, region};
+    pub use crate::rules::{bucket_name, derive_uuid, region};
 }
 pub use resources::{
     Bucket, DEFAULT_REGION, ExternalAccount, ResourceShare, SeedObject, SharePrincipal, Subnet,

@@ -101,7 +101,8 @@ fn read_all(
                 continue;
             }
         };
-        let raw = read_file(id, &node, report);
+        let mut raw = read_file(id, &node, report);
+        read_cluster_files(files, &path, &mut raw, sources, report);
         let mut children = Vec::new();
         for pattern in &raw.include {
             for found in expand(files, &path, pattern, report) {
@@ -127,6 +128,87 @@ fn read_all(
         raws.push(raw);
     }
     raws
+}
+
+/// Reads the files an account's `eks:` section names: eksctl
+/// `ClusterConfig` files (each one more cluster) and each cluster's
+/// Kubernetes manifests (more service accounts and namespaces).
+fn read_cluster_files(
+    files: &dyn Files,
+    from: &Path,
+    raw: &mut crate::raw::RawFile,
+    sources: &mut Sources,
+    report: &mut Report,
+) {
+    for account in &mut raw.accounts {
+        let configs = account.eks.eksctl_configs.clone();
+        for config in &configs {
+            let Some((id, nodes)) = read_other(files, from, config, sources, report) else {
+                continue;
+            };
+            for node in &nodes {
+                account
+                    .eks
+                    .clusters
+                    .extend(crate::read::read_eksctl(id, node, report));
+            }
+        }
+        for cluster in &mut account.eks.clusters {
+            let manifests = cluster.kubernetes_manifests.clone();
+            for manifest in &manifests {
+                let Some((id, nodes)) = read_other(files, from, manifest, sources, report) else {
+                    continue;
+                };
+                let (namespaces, accounts) = crate::read::read_manifest(id, &nodes, report);
+                cluster.namespaces.extend(namespaces);
+                cluster.service_accounts.extend(accounts);
+            }
+        }
+    }
+}
+
+/// Reads a file another tool wrote (a manifest, an eksctl config), named
+/// by `text` relative to the model file `from`, as a stream of YAML
+/// documents (JSON is YAML too).
+fn read_other(
+    files: &dyn Files,
+    from: &Path,
+    text: &crate::raw::Text,
+    sources: &mut Sources,
+    report: &mut Report,
+) -> Option<(crate::source::FileId, Vec<yaml::Node>)> {
+    let full = beside(from, &text.value);
+    let content = match files.read(&full) {
+        Ok(content) => content,
+        Err(reason) => {
+            report.push(
+                &text.loc,
+                Problem::Unreadable {
+                    path: full.display().to_string(),
+                    reason,
+                },
+            );
+            return None;
+        }
+    };
+    let id = sources.add(full, Arc::from(content));
+    let source = sources.get(id)?;
+    match yaml::parse_stream(source) {
+        Ok(nodes) => Some((id, nodes)),
+        Err(error) => {
+            let problem = if error.unsupported {
+                Problem::UnsupportedYaml {
+                    reason: error.message,
+                }
+            } else {
+                Problem::YamlSyntax {
+                    reason: error.message,
+                }
+            };
+            report.push(&Loc::new(id, error.span, ""), problem);
+            None
+        }
+    }
 }
 
 /// The files one `include:` entry names.

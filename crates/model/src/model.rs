@@ -111,6 +111,8 @@ pub struct Account {
     pub vpcs: Vec<Vpc>,
     /// RAM resource shares this account owns.
     pub resource_shares: Vec<ResourceShare>,
+    /// EKS clusters in this account.
+    pub clusters: Vec<crate::eks::Cluster>,
 }
 
 /// An account's IAM entities, each in the order its file declares them.

@@ -82,6 +82,52 @@ pub struct RawAccount {
     pub buckets: Vec<RawBucket>,
     pub vpcs: Vec<RawVpc>,
     pub resource_shares: Vec<RawResourceShare>,
+    pub eks: RawEks,
+}
+
+/// An account's `eks:` section: its clusters, and eksctl `ClusterConfig`
+/// files that describe more of them.
+#[derive(Debug, Default)]
+pub struct RawEks {
+    pub clusters: Vec<RawCluster>,
+    pub eksctl_configs: Vec<Text>,
+}
+
+/// An EKS cluster, from the model or from an eksctl `ClusterConfig`.
+#[derive(Debug)]
+pub struct RawCluster {
+    pub name: Option<Text>,
+    pub region: Option<Text>,
+    pub version: Option<Text>,
+    pub oidc_issuer_id: Option<Text>,
+    pub tags: RawTags,
+    pub namespaces: Vec<Text>,
+    pub service_accounts: Vec<RawServiceAccount>,
+    /// Kubernetes manifests or `kubectl get serviceaccounts -A -o json`
+    /// output; their service accounts are read into `service_accounts`.
+    pub kubernetes_manifests: Vec<Text>,
+    pub pod_identity_associations: Vec<RawAssociation>,
+}
+
+/// A Kubernetes service account, with its annotations.
+#[derive(Debug)]
+pub struct RawServiceAccount {
+    pub namespace: Option<Text>,
+    pub name: Option<Text>,
+    pub annotations: RawTags,
+}
+
+/// An EKS Pod Identity association.
+#[derive(Debug)]
+pub struct RawAssociation {
+    pub id: Option<Text>,
+    pub namespace: Option<Text>,
+    pub service_account: Option<Text>,
+    pub role_arn: Option<Text>,
+    pub target_role_arn: Option<Text>,
+    pub disable_session_tags: Option<Flag>,
+    pub policy: Option<RawDocument>,
+    pub tags: RawTags,
 }
 
 #[derive(Debug)]

@@ -199,17 +199,35 @@ struct Builder {
     nodes: usize,
     root: Option<Node>,
     documents: usize,
+    /// Every document is kept (a stream of Kubernetes manifests), not one.
+    stream: Option<Vec<Node>>,
 }
 
 /// Reads `file` as one YAML document. An empty file (or one with only
 /// comments) reads as [`Value::Null`].
 pub fn parse(file: &SourceFile) -> Result<Node, YamlError> {
+    let builder = build(file, None)?;
+    Ok(builder.root.unwrap_or(Node {
+        value: Value::Null,
+        span: Span::default(),
+    }))
+}
+
+/// Reads every document of `file` (`---` separated), as Kubernetes
+/// manifests are kept. The node budget covers the whole file.
+pub fn parse_stream(file: &SourceFile) -> Result<Vec<Node>, YamlError> {
+    let builder = build(file, Some(Vec::new()))?;
+    Ok(builder.stream.unwrap_or_default())
+}
+
+fn build(file: &SourceFile, stream: Option<Vec<Node>>) -> Result<Builder, YamlError> {
     let mut builder = Builder {
         stack: Vec::new(),
         anchors: HashMap::new(),
         nodes: 0,
         root: None,
         documents: 0,
+        stream,
     };
     let mut parser = Parser::new_from_str(&file.text);
     while let Some(event) = parser.next_event() {
@@ -228,10 +246,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, YamlError> {
         };
         builder.event(event, span)?;
     }
-    Ok(builder.root.unwrap_or(Node {
-        value: Value::Null,
-        span: Span::default(),
-    }))
+    Ok(builder)
 }
 
 impl Builder {
@@ -247,7 +262,8 @@ impl Builder {
         match event {
             Event::DocumentStart(_) => {
                 self.documents += 1;
-                if self.documents > 1 {
+                self.anchors.clear();
+                if self.documents > 1 && self.stream.is_none() {
                     return Err(self.unsupported(
                         "a model file holds one YAML document; split the documents into files and `include:` them",
                         span,
@@ -381,7 +397,10 @@ impl Builder {
             self.anchors.insert(anchor, node.clone());
         }
         match self.stack.last_mut() {
-            None => self.root = Some(node),
+            None => match &mut self.stream {
+                Some(documents) => documents.push(node),
+                None => self.root = Some(node),
+            },
             Some(Open::Sequence { items, .. }) => items.push(node),
             Some(Open::Mapping {
                 entries, keys, key, ..

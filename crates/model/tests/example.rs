@@ -461,3 +461,91 @@ fn the_example_shares_cluster_subnets_with_their_workload_accounts_only() {
     assert!(bucket.policy.is_some());
     assert!(model.knows_account("210987654321") && !model.in_organization("210987654321"));
 }
+
+#[test]
+fn the_example_has_the_guide_s_clusters_service_accounts_and_associations() {
+    let model = embedded();
+    let (account, production) = model.cluster("ProductionCluster").unwrap();
+    assert_eq!(account, CLUSTER);
+    assert_eq!(
+        production.arn(account),
+        "arn:aws:eks:us-east-1:111122223333:cluster/ProductionCluster"
+    );
+    assert_eq!(
+        production.issuer(),
+        "https://oidc.eks.us-east-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    );
+    // The payroll account registers this issuer: cross-account IRSA.
+    assert!(model.oidc_provider(PAYROLL, PROVIDER).is_some());
+    // Service accounts come from the manifest file; the Deployment in it is
+    // passed over.
+    let names: Vec<String> = production
+        .service_accounts
+        .iter()
+        .map(|s| format!("{}/{}", s.namespace, s.name))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "PayrollNamespace/PayrollApplication",
+            "PayrollNamespace/payroll-reports",
+            "PayrollNamespace/payroll-irsa",
+            "OtherNamespace/PayrollApplication"
+        ]
+    );
+    let irsa = production
+        .service_account("PayrollNamespace", "payroll-irsa")
+        .unwrap()
+        .irsa()
+        .unwrap();
+    assert_eq!(
+        irsa.role_arn,
+        "arn:aws:iam::444455556666:role/payroll-irsa-role"
+    );
+    assert_eq!(irsa.audience, "sts.amazonaws.com");
+    assert_eq!(irsa.token_expiration, 86_400);
+
+    let chain = production
+        .association_for("PayrollNamespace", "PayrollApplication")
+        .unwrap();
+    assert_eq!(
+        chain.role_arn,
+        "arn:aws:iam::111122223333:role/account-a-role"
+    );
+    assert_eq!(chain.target_role_arn, None);
+    let native = production
+        .association_for("PayrollNamespace", "payroll-reports")
+        .unwrap();
+    assert_eq!(
+        native.target_role_arn.as_deref(),
+        Some("arn:aws:iam::444455556666:role/payroll-reports-role")
+    );
+    assert!(native.external_id(production, account).is_some());
+    assert!(native.arn(production, account).starts_with(
+        "arn:aws:eks:us-east-1:111122223333:podidentityassociation/ProductionCluster/a-"
+    ));
+    let trap = production
+        .association_for("OtherNamespace", "PayrollApplication")
+        .unwrap();
+    assert_eq!(trap.role_arn, chain.role_arn);
+
+    let (_, staging) = model.cluster("StagingCluster").unwrap();
+    assert_eq!(
+        staging
+            .association_for("PayrollNamespace", "PayrollApplication")
+            .unwrap()
+            .role_arn,
+        chain.role_arn
+    );
+    let (analytics_account, analytics) = model.cluster("AnalyticsCluster").unwrap();
+    assert_eq!(analytics_account, ANALYTICS);
+    assert_eq!(
+        analytics
+            .association_for("analytics", "analytics-jobs")
+            .unwrap()
+            .role_arn,
+        "arn:aws:iam::777788889999:role/analytics-pod-role"
+    );
+    assert_eq!(model.clusters().count(), 3);
+    assert!(model.cluster_by_issuer(&production.issuer()).is_some());
+}
