@@ -19,11 +19,7 @@ use orgtwin_model::Model;
 use orgtwin_policy::{
     Context, NamedPolicy, Policies, Principal, Request, ResourcePolicyKind, Timestamp, evaluate,
 };
-use rsa::pkcs1v15::{Signature, VerifyingKey};
-use rsa::signature::Verifier;
-use rsa::{BigUint, RsaPublicKey};
 use serde::Deserialize;
-use sha2::Sha256;
 
 use crate::authorize::Authorization;
 use crate::caller::Session;
@@ -189,7 +185,7 @@ pub fn assume_role_with_web_identity(
     let verified = issuer_keys
         .iter()
         .filter(|k| header.kid.is_none() || k.kid == header.kid)
-        .any(|k| verify_rs256(k, signed.as_bytes(), &signature));
+        .any(|k| crate::tokens::verify_rs256(k, signed.as_bytes(), &signature));
     if !verified {
         return Err(invalid(
             "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.",
@@ -283,19 +279,4 @@ pub fn assume_role_with_web_identity(
         provider: claims.iss.clone(),
         audience,
     })
-}
-
-fn verify_rs256(key: &Jwk, message: &[u8], signature: &[u8]) -> bool {
-    let Ok(public) = RsaPublicKey::new(
-        BigUint::from_bytes_be(&key.n),
-        BigUint::from_bytes_be(&key.e),
-    ) else {
-        return false;
-    };
-    let Ok(signature) = Signature::try_from(signature) else {
-        return false;
-    };
-    VerifyingKey::<Sha256>::new(public)
-        .verify(message, &signature)
-        .is_ok()
 }

@@ -279,10 +279,15 @@ pub fn evaluate(request: &Request<'_>, policies: &Policies<'_>) -> Decision {
         };
     }
     explanation.missing_allow = missing;
-    let resource_noun = match policies.resource_kind {
+    let kind_noun = match policies.resource_kind {
         ResourcePolicyKind::Trust => "the trust policy",
         ResourcePolicyKind::Resource => "the resource-based policy",
         ResourcePolicyKind::KeyPolicy => "the key policy",
+    };
+    // Named, so that a denial says whose trust policy refused.
+    let resource_noun = match policies.resource {
+        Some(policy) if !policy.name.is_empty() => format!("{kind_noun} `{}`", policy.name),
+        _ => kind_noun.to_string(),
     };
     let allowed = match identity_side {
         None => {
