@@ -153,7 +153,7 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         "iam" => Protocol::Query {
             namespace: IAM_NAMESPACE,
         },
-        "organizations" | "ram" => Protocol::Json,
+        "organizations" | "ram" | "eks" => Protocol::Json,
         "ec2" => Protocol::Ec2,
         _ => Protocol::Query {
             namespace: STS_NAMESPACE,
@@ -184,6 +184,7 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
     let params = Params::parse(http.query, form);
     let action = match protocol {
         Protocol::Json if service == "ram" => services::ram::operation(http.method, http.path),
+        Protocol::Json if service == "eks" => services::eks::operation(http.method, http.path),
         Protocol::Json => target
             .and_then(|t| t.split_once('.'))
             .map(|(_, a)| a.to_string()),
@@ -293,6 +294,7 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         "organizations" => services::organizations::handle(&call, &action, body),
         "ec2" => services::ec2::handle(&call, &signature.credential.region, &action, &params),
         "ram" => services::ram::handle(&call, &signature.credential.region, &action, &params, body),
+        "eks" => services::eks::handle(&call, &signature.credential.region, http, &params, body),
         other => Err(ServiceError::new(
             400,
             "UnknownService",

@@ -1,6 +1,7 @@
 //! The services the twin answers, one module each.
 
 pub mod ec2;
+pub mod eks;
 pub mod iam;
 pub mod organizations;
 pub mod ram;
