@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 mod compare;
+mod run;
 mod simulate;
 mod twin;
 mod validate;
@@ -53,6 +54,34 @@ enum Command {
         #[arg(long)]
         test_clock: bool,
     },
+    /// Run a command as a pod would run in a cluster: with the pod spec's
+    /// environment, the EKS webhooks' variables and projected tokens, and
+    /// its AWS SDK pointed at the twin.
+    Run {
+        /// The pod's `CLUSTER/NAMESPACE/SERVICEACCOUNT`.
+        #[arg(long)]
+        pod: String,
+        /// The pod's name (its `kubernetes-pod-name` session tag); a
+        /// generated one when absent.
+        #[arg(long)]
+        pod_name: Option<String>,
+        /// A pod spec environment variable, `NAME=VALUE`; repeat as needed.
+        #[arg(long = "env", value_name = "NAME=VALUE")]
+        env: Vec<String>,
+        /// Start a twin of this model for the command's lifetime, instead
+        /// of using the running one.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// The running twin's state directory.
+        #[arg(long, default_value = twin::DEFAULT_STATE)]
+        state: PathBuf,
+        /// The running twin's URL; else `ORGTWIN_ENDPOINT`, else the state's.
+        #[arg(long, env = "ORGTWIN_ENDPOINT")]
+        endpoint: Option<String>,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
     /// Print shell `export` lines with credentials for the twin.
     Env {
         /// The account whose administrator (`orgtwin-admin`) to use.
@@ -61,6 +90,18 @@ enum Command {
         /// A modelled user, by name.
         #[arg(long)]
         user: Option<String>,
+        /// A pod's environment instead: `CLUSTER/NAMESPACE/SERVICEACCOUNT`.
+        #[arg(long, conflicts_with_all = ["account", "user"])]
+        pod: Option<String>,
+        /// With `--pod`: the pod's name.
+        #[arg(long, requires = "pod")]
+        pod_name: Option<String>,
+        /// With `--pod`: a pod spec environment variable, `NAME=VALUE`.
+        #[arg(long = "env", value_name = "NAME=VALUE", requires = "pod")]
+        env: Vec<String>,
+        /// With `--pod`: where to write the projected token files.
+        #[arg(long, requires = "pod", default_value = ".orgtwin-pod")]
+        token_dir: PathBuf,
         #[arg(long, default_value = twin::DEFAULT_STATE)]
         state: PathBuf,
         /// The twin's URL; else `ORGTWIN_ENDPOINT`, else the state's.
@@ -136,11 +177,50 @@ fn main() -> ExitCode {
             reset,
             test_clock,
         } => twin::up(model.as_deref(), &listen, &state, reset, test_clock),
+        Command::Run {
+            pod,
+            pod_name,
+            env,
+            model,
+            state,
+            endpoint,
+            command,
+        } => run::run(
+            &run::Target {
+                model: model.as_deref(),
+                state: &state,
+                endpoint: endpoint.as_deref(),
+            },
+            &pod,
+            pod_name.as_deref(),
+            &env,
+            &command,
+        ),
+        Command::Env {
+            pod: Some(pod),
+            pod_name,
+            env,
+            token_dir,
+            state,
+            endpoint,
+            ..
+        } => run::env(
+            &run::Target {
+                model: None,
+                state: &state,
+                endpoint: endpoint.as_deref(),
+            },
+            &pod,
+            pod_name.as_deref(),
+            &env,
+            &token_dir,
+        ),
         Command::Env {
             account,
             user,
             state,
             endpoint,
+            ..
         } => twin::env(
             &state,
             account.as_deref(),

@@ -26,8 +26,10 @@
 //! signatures); the file is created readable by its owner only.
 
 mod invitations;
+mod issuers;
 
 pub use invitations::ShareInvitation;
+pub use issuers::IssuerKey;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -272,6 +274,7 @@ impl Store {
             .map_err(db_err)?;
         writer.execute_batch(SCHEMA).map_err(db_err)?;
         writer.execute_batch(invitations::SCHEMA).map_err(db_err)?;
+        writer.execute_batch(issuers::SCHEMA).map_err(db_err)?;
         let found: Option<String> = writer
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",

@@ -6,6 +6,8 @@
 pub mod auth;
 pub mod authmsg;
 pub mod ids;
+pub mod issuers;
+pub mod pod;
 pub mod query;
 pub mod reply;
 pub mod server;

@@ -69,6 +69,28 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
         let reply = move_clock(twin, parts.uri.query().unwrap_or_default());
         return to_response(reply, &request_id);
     }
+    if path == services::eks_auth::AGENT_PATH {
+        let authorization = parts
+            .headers
+            .get(hyper::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
+        let _ = crate::state::take_pending_commits();
+        let reply =
+            services::eks_auth::agent(twin, parts.method.as_str(), authorization, &request_id);
+        log_request(
+            &request_id,
+            "pod",
+            "eks-auth",
+            "AgentGetCredentials",
+            reply.status,
+            None,
+        );
+        let reply = commit_pending(reply, &request_id).await;
+        return to_response(reply, &request_id);
+    }
+    if path.starts_with(crate::issuers::ISSUER_PREFIX) {
+        return to_response(issuer_document(twin, &parts, &path), &request_id);
+    }
     let query = parts.uri.query().unwrap_or_default();
     if services::s3::is_s3(&parts.method, &path, query, &parts.headers) {
         // S3 reads its own bodies: uploads are streamed, not collected.
@@ -112,8 +134,49 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
         body_sha256: &body_sha256,
     };
     let _ = crate::state::take_pending_commits();
-    let mut reply = route(twin, &http, &body, &request_id);
-    // Sessions the response names are committed before it is sent.
+    let reply = route(twin, &http, &body, &request_id);
+    let reply = commit_pending(reply, &request_id).await;
+    to_response(reply, &request_id)
+}
+
+/// The documents of a cluster's OIDC issuer, for anyone (as on AWS).
+fn issuer_document(twin: &Twin, parts: &hyper::http::request::Parts, path: &str) -> Reply {
+    let host = parts
+        .headers
+        .get(hyper::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1");
+    let base = format!("http://{host}");
+    let model = twin.model();
+    let found = crate::issuers::document(
+        &twin.issuers,
+        &twin.store,
+        &model,
+        path,
+        &base,
+        twin.now().seconds(),
+    );
+    match found {
+        Some(Ok(document)) => Reply {
+            status: 200,
+            content_type: "application/json",
+            body: document.to_string(),
+            headers: Vec::new(),
+        },
+        Some(Err(e)) => {
+            tracing::error!(path = %path, error = %e, "an issuer document could not be made");
+            Reply::json(
+                500,
+                r#"{"message":"the issuer's key is unavailable"}"#.into(),
+            )
+        }
+        None => Reply::json(404, r#"{"message":"no such issuer document"}"#.into()),
+    }
+}
+
+/// Waits for the sessions a response names to be committed; if one cannot
+/// be, the response becomes a service failure.
+async fn commit_pending(mut reply: Reply, request_id: &str) -> Reply {
     for pending in crate::state::take_pending_commits() {
         let committed = pending
             .await
@@ -129,11 +192,11 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
                 Protocol::Query {
                     namespace: STS_NAMESPACE,
                 },
-                &request_id,
+                request_id,
             );
         }
     }
-    to_response(reply, &request_id)
+    reply
 }
 
 fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Reply {
@@ -153,7 +216,7 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         "iam" => Protocol::Query {
             namespace: IAM_NAMESPACE,
         },
-        "organizations" | "ram" | "eks" => Protocol::Json,
+        "organizations" | "ram" | "eks" | "eks-auth" => Protocol::Json,
         "ec2" => Protocol::Ec2,
         _ => Protocol::Query {
             namespace: STS_NAMESPACE,
@@ -185,6 +248,9 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
     let action = match protocol {
         Protocol::Json if service == "ram" => services::ram::operation(http.method, http.path),
         Protocol::Json if service == "eks" => services::eks::operation(http.method, http.path),
+        Protocol::Json if service == "eks-auth" => {
+            services::eks_auth::operation(http.method, http.path)
+        }
         Protocol::Json => target
             .and_then(|t| t.split_once('.'))
             .map(|(_, a)| a.to_string()),
@@ -295,6 +361,7 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         "ec2" => services::ec2::handle(&call, &signature.credential.region, &action, &params),
         "ram" => services::ram::handle(&call, &signature.credential.region, &action, &params, body),
         "eks" => services::eks::handle(&call, &signature.credential.region, http, &params, body),
+        "eks-auth" => services::eks_auth::handle(&call, http.path, body),
         other => Err(ServiceError::new(
             400,
             "UnknownService",

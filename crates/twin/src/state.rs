@@ -78,6 +78,10 @@ pub struct Twin {
     /// Commits new sessions in groups; `None` if its thread could not start,
     /// and sessions are then committed one by one.
     sessions: Option<SessionCommitter>,
+    /// The signing keys of the clusters' OIDC issuers.
+    pub issuers: crate::issuers::Issuers,
+    /// The Pod Identity agent's credential cache.
+    pub agent_cache: crate::services::eks_auth::AgentCache,
 }
 
 impl std::fmt::Debug for Twin {
@@ -116,6 +120,8 @@ impl Twin {
             region: "us-east-1".into(),
             trail,
             sessions,
+            issuers: crate::issuers::Issuers::default(),
+            agent_cache: crate::services::eks_auth::AgentCache::default(),
         }
     }
 

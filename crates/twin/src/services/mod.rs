@@ -2,6 +2,7 @@
 
 pub mod ec2;
 pub mod eks;
+pub mod eks_auth;
 pub mod iam;
 pub mod organizations;
 pub mod ram;

@@ -109,6 +109,20 @@ fn record_and_store(
     store_issued(call.twin, call.request_id, issued)
 }
 
+/// Stores a new session, so that its keys sign requests; committed before
+/// the response that names it is sent.
+pub(crate) fn keep_session(twin: &crate::state::Twin, issued: &Issued) -> Result<(), ServiceError> {
+    let body = serde_json::to_string(&issued.session)
+        .map_err(|e| ServiceError::new(500, "ServiceFailure", e.to_string()))?;
+    twin.store_session(StoredSession {
+        access_key_id: issued.credentials.access_key_id.clone(),
+        secret: issued.credentials.secret_access_key.clone(),
+        token_sha256: orgtwin_store::token_sha256(&issued.credentials.session_token),
+        expires_at: issued.credentials.expiration,
+        body,
+    })
+}
+
 fn store_issued(
     twin: &crate::state::Twin,
     request_id: &str,
@@ -117,15 +131,7 @@ fn store_issued(
     match issued {
         Ok(issued) => {
             twin.record(request_id, &issued.authorizations);
-            let body = serde_json::to_string(&issued.session)
-                .map_err(|e| ServiceError::new(500, "ServiceFailure", e.to_string()))?;
-            twin.store_session(StoredSession {
-                access_key_id: issued.credentials.access_key_id.clone(),
-                secret: issued.credentials.secret_access_key.clone(),
-                token_sha256: orgtwin_store::token_sha256(&issued.credentials.session_token),
-                expires_at: issued.credentials.expiration,
-                body,
-            })?;
+            keep_session(twin, &issued)?;
             Ok(issued)
         }
         Err(e) => {
@@ -199,18 +205,6 @@ fn decode_authorization_message(call: &Call<'_>, params: &Params) -> Result<Stri
     Ok(xml.finish())
 }
 
-/// The issuers whose keys the twin knows: it reaches no network, so only the
-/// issuers it serves itself can sign tokens it accepts.
-struct ServedIssuers;
-
-impl orgtwin_identity::KeySource for ServedIssuers {
-    fn keys(&self, issuer: &str) -> Result<Vec<orgtwin_identity::Jwk>, String> {
-        Err(format!(
-            "the twin serves no OIDC issuer `{issuer}` and reaches no other"
-        ))
-    }
-}
-
 /// The actions STS takes unsigned: `AssumeRoleWithWebIdentity`.
 pub fn handle_unsigned(
     twin: &crate::state::Twin,
@@ -239,7 +233,12 @@ fn assume_role_with_web_identity(
     let result = orgtwin_identity::assume_role_with_web_identity(
         &model,
         &request,
-        &ServedIssuers,
+        &crate::issuers::ServedIssuers {
+            issuers: &twin.issuers,
+            store: &twin.store,
+            model: &model,
+            now: twin.now().seconds(),
+        },
         twin.now(),
         &mut RandomIds,
     );
