@@ -265,8 +265,14 @@ pub fn check(model: Option<&Path>) -> ExitCode {
         Ok(m) => {
             let roles: usize = m.accounts.values().map(|a| a.iam.roles.len()).sum();
             let users: usize = m.accounts.values().map(|a| a.iam.users.len()).sum();
+            let clusters: Vec<_> = m.clusters().map(|(_, c)| c).collect();
+            let service_accounts: usize = clusters.iter().map(|c| c.service_accounts.len()).sum();
+            let associations: usize = clusters
+                .iter()
+                .map(|c| c.pod_identity_associations.len())
+                .sum();
             println!(
-                "{}: {} accounts, {} OUs, {} roles, {} users, {} SCPs, {} RCPs; no problems",
+                "{}: {} accounts, {} OUs, {} roles, {} users, {} SCPs, {} RCPs, {} clusters, {} service accounts, {} Pod Identity associations; no problems",
                 model.map_or_else(
                     || "embedded example".to_string(),
                     |p| p.display().to_string()
@@ -276,7 +282,10 @@ pub fn check(model: Option<&Path>) -> ExitCode {
                 roles,
                 users,
                 m.scps.len(),
-                m.rcps.len()
+                m.rcps.len(),
+                clusters.len(),
+                service_accounts,
+                associations
             );
             ExitCode::SUCCESS
         }
