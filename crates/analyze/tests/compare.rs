@@ -12,7 +12,7 @@
 use orgtwin_analyze::{Mechanism, compare};
 
 #[test]
-fn the_example_has_the_guides_three_workloads() {
+fn the_example_has_the_guides_four_workloads() {
     let model = orgtwin_model::embedded();
     let c = compare(&model);
     let found: Vec<(&str, Mechanism, Option<&str>, Option<&str>)> = c
@@ -35,6 +35,12 @@ fn the_example_has_the_guides_three_workloads() {
                 Mechanism::PodIdentityChain,
                 Some("PayrollNamespace"),
                 Some("PayrollApplication")
+            ),
+            (
+                "arn:aws:iam::444455556666:role/payroll-reports-role",
+                Mechanism::PodIdentityChain,
+                Some("PayrollNamespace"),
+                Some("payroll-reports")
             ),
             (
                 "arn:aws:iam::444455556666:role/payroll-irsa-role",
@@ -60,22 +66,22 @@ fn the_example_has_the_guides_three_workloads() {
     );
     let (central, decentral) = (&c.centralized, &c.decentralized);
     assert_eq!((central.clusters, decentral.clusters), (1, 2));
-    assert_eq!((central.iam_roles, decentral.iam_roles), (5, 3));
+    assert_eq!((central.iam_roles, decentral.iam_roles), (7, 4));
     assert_eq!(
         (central.cross_account_trusts, decentral.cross_account_trusts),
-        (3, 0)
+        (4, 0)
     );
     assert_eq!(
         (
             central.workloads_per_cluster,
             decentral.workloads_per_cluster
         ),
-        (3, 2)
+        (4, 3)
     );
     assert_eq!((central.ram_shares, decentral.ram_shares), (1, 0));
     assert_eq!((central.oidc_providers, decentral.oidc_providers), (1, 1));
     assert_eq!(central.quotas[0].name, "IAM roles per account");
-    assert_eq!(central.quotas[0].headroom, 1000 - 4);
+    assert_eq!(central.quotas[0].headroom, 1000 - 6);
 }
 
 const ROOT: &str = r#"organization:

@@ -104,7 +104,7 @@ fn compare_prints_both_layouts_as_a_table_and_as_json() {
     let value: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(value["centralized"]["clusters"], 1);
     assert_eq!(value["decentralized"]["clusters"], 2);
-    assert_eq!(value["workloads"].as_array().unwrap().len(), 3);
+    assert_eq!(value["workloads"].as_array().unwrap().len(), 4);
 
     let bad = orgtwin()
         .args(["compare", "--format", "yaml"])
