@@ -7,7 +7,8 @@
 //! failed test unwinds) ends the whole process group and removes the state.
 //!
 //! Environment: `ORGTWIN_BIN` (default: the repository's
-//! `target/debug/orgtwin`).
+//! `target/debug/orgtwin`) and `ORGTWIN_CREDENTIAL_PROCESS_BIN` (default:
+//! `eks-credential-process` next to it).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -39,6 +40,14 @@ pub fn orgtwin_bin() -> PathBuf {
     std::env::var_os("ORGTWIN_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo().join("target/debug/orgtwin"))
+}
+
+/// The `eks-credential-process` binary the pod tests name in AWS config
+/// files.
+pub fn credential_process_bin() -> PathBuf {
+    std::env::var_os("ORGTWIN_CREDENTIAL_PROCESS_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| orgtwin_bin().with_file_name("eks-credential-process"))
 }
 
 /// The guardrail fixture organization (tests/clients/fixtures/org).
