@@ -275,23 +275,25 @@ pub fn assume_role_for_pod_identity(
         tags,
         ..Session::of_role(role, account, &session_name, now_s, SESSION_SECONDS)
     };
+    let handed_out = |issued: Issued, authorizations: Vec<Authorization>| PodIdentityIssued {
+        issued,
+        authorizations,
+        namespace,
+        service_account,
+        audience: POD_IDENTITY_AUDIENCE.to_string(),
+        association_arn,
+        association_id: association.id.clone(),
+    };
     let Some(target) = &association.target_role_arn else {
         first.session_policy = final_policy;
         let credentials = crate::sts::new_credentials(ids, first.expires_at);
-        return Ok(PodIdentityIssued {
-            issued: Issued {
-                session: first,
-                credentials,
-                packed_policy_size: None,
-                authorizations: authorizations.clone(),
-            },
-            authorizations,
-            namespace,
-            service_account,
-            audience: POD_IDENTITY_AUDIENCE.to_string(),
-            association_arn,
-            association_id: association.id.clone(),
-        });
+        let issued = Issued {
+            session: first,
+            credentials,
+            packed_policy_size: None,
+            authorizations: authorizations.clone(),
+        };
+        return Ok(handed_out(issued, authorizations));
     };
 
     // The second hop: the first session assumes the target role, as any
@@ -323,15 +325,7 @@ pub fn assume_role_for_pod_identity(
         }
     })?;
     authorizations.extend(issued.authorizations.iter().cloned());
-    Ok(PodIdentityIssued {
-        issued,
-        authorizations,
-        namespace,
-        service_account,
-        audience: POD_IDENTITY_AUDIENCE.to_string(),
-        association_arn,
-        association_id: association.id.clone(),
-    })
+    Ok(handed_out(issued, authorizations))
 }
 
 fn token_reason(error: &TokenError) -> String {

@@ -123,9 +123,11 @@ impl StsError {
         }
     }
 
+    /// The HTTP status, as STS's service model gives it per error:
+    /// `InvalidIdentityToken` and `ExpiredTokenException` are 400.
     pub fn status(&self) -> u16 {
         match self {
-            StsError::AccessDenied { .. } | StsError::InvalidIdentityToken(_) => 403,
+            StsError::AccessDenied { .. } => 403,
             _ => 400,
         }
     }

@@ -13,8 +13,6 @@
 //! Where the keys come from is the caller's business ([`KeySource`]): the
 //! twin serves its clusters' issuers itself.
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use orgtwin_model::Model;
 use orgtwin_policy::{
     Context, NamedPolicy, Policies, Principal, Request, ResourcePolicyKind, Timestamp, evaluate,
@@ -64,12 +62,6 @@ pub struct WebIdentityIssued {
 }
 
 #[derive(Deserialize)]
-struct Header {
-    alg: String,
-    kid: Option<String>,
-}
-
-#[derive(Deserialize)]
 #[serde(untagged)]
 enum Audience {
     One(String),
@@ -108,36 +100,12 @@ pub fn assume_role_with_web_identity(
             "Member must have length between 4 and 20000",
         ));
     }
-    let mut segments = token.split('.');
-    let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) = (
-        segments.next(),
-        segments.next(),
-        segments.next(),
-        segments.next(),
-    ) else {
-        return Err(invalid(
-            "The web identity token is not a JWT (three base64url parts).",
-        ));
-    };
-    let decode = |part: &str| URL_SAFE_NO_PAD.decode(part.trim_end_matches('='));
-    let header: Header = decode(header_b64)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| invalid("The web identity token's header cannot be read."))?;
-    let claims: Claims = decode(claims_b64)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(|| {
-            invalid("The web identity token's claims cannot be read (an `iss` is required).")
-        })?;
-    let signature = decode(signature_b64)
-        .map_err(|_| invalid("The web identity token's signature is not base64url."))?;
-    if header.alg != "RS256" {
-        return Err(invalid(format!(
-            "The web identity token is signed with `{}`; RS256 is required.",
-            header.alg
-        )));
-    }
+    let parsed: crate::tokens::Parsed<Claims> = crate::tokens::parse(token).map_err(|e| {
+        invalid(format!(
+            "The web identity token is invalid: {e} (an RS256 JWT with an `iss` is required)."
+        ))
+    })?;
+    let claims = &parsed.claims;
 
     let denied = || StsError::AccessDenied {
         message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
@@ -181,11 +149,7 @@ pub fn assume_role_with_web_identity(
             "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements ({reason})"
         ))
     })?;
-    let signed = format!("{header_b64}.{claims_b64}");
-    let verified = issuer_keys
-        .iter()
-        .filter(|k| header.kid.is_none() || k.kid == header.kid)
-        .any(|k| crate::tokens::verify_rs256(k, signed.as_bytes(), &signature));
+    let verified = parsed.verify(&issuer_keys).is_ok();
     if !verified {
         return Err(invalid(
             "The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.",

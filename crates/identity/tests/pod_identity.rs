@@ -113,6 +113,25 @@ fn exchange(
     )
 }
 
+/// A pod of `cluster`/`namespace`/`sa` asks EKS Auth for credentials.
+fn pod(
+    model: &Model,
+    issuers: &Issuers,
+    cluster: &str,
+    namespace: &str,
+    sa: &str,
+) -> Result<PodIdentityIssued, EksAuthError> {
+    let token = issuers.token(model, cluster, namespace, sa);
+    exchange(model, issuers, cluster, &token)
+}
+
+/// EKS Auth's answer to ProductionCluster's token with `claims`.
+fn refused(model: &Model, issuers: &Issuers, claims: &TokenClaims) -> EksAuthError {
+    let (_, production) = model.cluster("ProductionCluster").unwrap();
+    let token = issuers.sign(&production.issuer(), claims);
+    exchange(model, issuers, "ProductionCluster", &token).unwrap_err()
+}
+
 fn chain(model: &Model, issued: &PodIdentityIssued, duration: Option<i64>) -> Result<(), StsError> {
     let caller = Caller::Session(Box::new(issued.issued.session.clone()));
     let request = AssumeRoleRequest {
@@ -135,13 +154,14 @@ fn chain(model: &Model, issued: &PodIdentityIssued, duration: Option<i64>) -> Re
 fn the_guide_s_pod_gets_account_a_role_with_six_transitive_tags_and_chains_into_account_b() {
     let model = orgtwin_model::embedded();
     let issuers = Issuers::new(&model);
-    let token = issuers.token(
+    let issued = pod(
         &model,
+        &issuers,
         "ProductionCluster",
         "PayrollNamespace",
         "PayrollApplication",
-    );
-    let issued = exchange(&model, &issuers, "ProductionCluster", &token).unwrap();
+    )
+    .unwrap();
     let session = &issued.issued.session;
     assert_eq!(
         session.identity_arn,
@@ -217,13 +237,14 @@ fn the_traps_are_refused_at_the_chained_hop_by_account_b_role_s_trust() {
 fn the_native_target_role_hands_out_the_target_s_credentials() {
     let model = orgtwin_model::embedded();
     let issuers = Issuers::new(&model);
-    let token = issuers.token(
+    let issued = pod(
         &model,
+        &issuers,
         "ProductionCluster",
         "PayrollNamespace",
         "payroll-reports",
-    );
-    let issued = exchange(&model, &issuers, "ProductionCluster", &token).unwrap();
+    )
+    .unwrap();
     let session = &issued.issued.session;
     assert_eq!(
         session.identity_arn,
@@ -262,13 +283,13 @@ fn a_target_trust_without_tag_session_fails_as_aws_fails() {
     assert_ne!(trust, *role.trust_policy.text, "{trust}");
     role.trust_policy = orgtwin_model::Document::parse(&trust).unwrap();
     let issuers = Issuers::new(&model);
-    let token = issuers.token(
+    match pod(
         &model,
+        &issuers,
         "ProductionCluster",
         "PayrollNamespace",
         "payroll-reports",
-    );
-    match exchange(&model, &issuers, "ProductionCluster", &token) {
+    ) {
         Err(EksAuthError::AccessDenied { message, .. }) => {
             assert!(message.contains("sts:TagSession"), "{message}");
             assert!(message.contains("payroll-reports-role"), "{message}");
@@ -306,19 +327,12 @@ fn tokens_are_checked_for_issuer_audience_expiry_signature_and_association() {
     let err = exchange(&model, &issuers, "ProductionCluster", &irsa).unwrap_err();
     assert_eq!(err.code(), "ResourceNotFoundException", "{err}");
 
-    let (_, production) = model.cluster("ProductionCluster").unwrap();
     let base: TokenClaims = orgtwin_identity::tokens::parse(&good).unwrap().claims;
     let sts_audience = TokenClaims {
         aud: vec!["sts.amazonaws.com".into()],
         ..base.clone()
     };
-    let err = exchange(
-        &model,
-        &issuers,
-        "ProductionCluster",
-        &issuers.sign(&production.issuer(), &sts_audience),
-    )
-    .unwrap_err();
+    let err = refused(&model, &issuers, &sts_audience);
     assert_eq!(err.code(), "InvalidTokenException");
     assert!(err.to_string().contains("audience"), "{err}");
 
@@ -326,13 +340,7 @@ fn tokens_are_checked_for_issuer_audience_expiry_signature_and_association() {
         exp: NOW - 600,
         ..base.clone()
     };
-    let err = exchange(
-        &model,
-        &issuers,
-        "ProductionCluster",
-        &issuers.sign(&production.issuer(), &expired),
-    )
-    .unwrap_err();
+    let err = refused(&model, &issuers, &expired);
     assert_eq!(err.code(), "ExpiredTokenException");
 
     let unbound = TokenClaims {
@@ -342,13 +350,7 @@ fn tokens_are_checked_for_issuer_audience_expiry_signature_and_association() {
         },
         ..base.clone()
     };
-    let err = exchange(
-        &model,
-        &issuers,
-        "ProductionCluster",
-        &issuers.sign(&production.issuer(), &unbound),
-    )
-    .unwrap_err();
+    let err = refused(&model, &issuers, &unbound);
     assert!(err.to_string().contains("not bound to a pod"), "{err}");
 
     // Signed by another cluster's key, under this cluster's issuer.

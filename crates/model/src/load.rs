@@ -88,16 +88,7 @@ fn read_all(
         let node = match yaml::parse(source) {
             Ok(node) => node,
             Err(error) => {
-                let problem = if error.unsupported {
-                    Problem::UnsupportedYaml {
-                        reason: error.message,
-                    }
-                } else {
-                    Problem::YamlSyntax {
-                        reason: error.message,
-                    }
-                };
-                report.push(&Loc::new(id, error.span, ""), problem);
+                report_yaml(report, id, error);
                 continue;
             }
         };
@@ -196,19 +187,24 @@ fn read_other(
     match yaml::parse_stream(source) {
         Ok(nodes) => Some((id, nodes)),
         Err(error) => {
-            let problem = if error.unsupported {
-                Problem::UnsupportedYaml {
-                    reason: error.message,
-                }
-            } else {
-                Problem::YamlSyntax {
-                    reason: error.message,
-                }
-            };
-            report.push(&Loc::new(id, error.span, ""), problem);
+            report_yaml(report, id, error);
             None
         }
     }
+}
+
+/// A file that is not YAML the model reads, reported where it went wrong.
+fn report_yaml(report: &mut Report, file: crate::source::FileId, error: yaml::YamlError) {
+    let problem = if error.unsupported {
+        Problem::UnsupportedYaml {
+            reason: error.message,
+        }
+    } else {
+        Problem::YamlSyntax {
+            reason: error.message,
+        }
+    };
+    report.push(&Loc::new(file, error.span, ""), problem);
 }
 
 /// The files one `include:` entry names.

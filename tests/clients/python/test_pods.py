@@ -235,6 +235,7 @@ def test_irsa_without_the_provider_in_the_workload_account(twin_factory, files):
     iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
     result = app_result(twin, IRSA, files)
     assert "InvalidIdentityToken" in result.get("error", ""), result
+    assert "No OpenIDConnect provider found in your account" in result["error"], result
 
 
 @pytest.mark.parametrize("pod", [OTHER_NAMESPACE, STAGING])

@@ -367,17 +367,9 @@ fn page<T>(
     let max = params
         .integer("MaxResults")
         .map_err(|e| ServiceError::new(400, "InvalidParameterValue", e.0))?;
-    let start = match params.get("NextToken") {
-        None => 0,
-        Some(token) => token
-            .strip_prefix(kind)
-            .and_then(|rest| rest.strip_prefix(':'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n <= items.len())
-            .ok_or_else(|| {
-                ServiceError::new(400, "InvalidNextToken", "The token provided is invalid.")
-            })?,
-    };
+    let start = super::page_start(params.get("NextToken"), kind, items.len()).ok_or_else(|| {
+        ServiceError::new(400, "InvalidNextToken", "The token provided is invalid.")
+    })?;
     let Some(max) = max else {
         return Ok((items.into_iter().skip(start).collect(), None));
     };

@@ -132,3 +132,15 @@ pub fn decoded_message(authorizations: &[Authorization]) -> String {
     message.insert("decisions".into(), serde_json::Value::Array(decisions));
     serde_json::Value::Object(message).to_string()
 }
+
+/// Where a page starts: `0` without a token; for a token `KIND:N` (as the
+/// twin's list operations give them) `N`, when it is within `len`; `None`
+/// for any other token, which the service refuses with its own error.
+pub fn page_start(token: Option<&str>, kind: &str, len: usize) -> Option<usize> {
+    let Some(token) = token else { return Some(0) };
+    token
+        .strip_prefix(kind)
+        .and_then(|rest| rest.strip_prefix(':'))
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|n| *n <= len)
+}

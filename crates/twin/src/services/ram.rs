@@ -999,7 +999,18 @@ fn association_input(
     Ok((arn, resources, principals))
 }
 
-fn associate(request: &Request<'_>) -> Result<Value, ServiceError> {
+/// What an association or disassociation names, with the share it
+/// changes (authorized for `action`) and the share's owner.
+struct ShareChange {
+    arn: String,
+    resource_arns: Vec<String>,
+    principal_texts: Vec<String>,
+    model: std::sync::Arc<Model>,
+    share: ResourceShare,
+    owner: String,
+}
+
+fn share_change(request: &Request<'_>, action: &str) -> Result<ShareChange, ServiceError> {
     let (arn, resource_arns, principal_texts) = association_input(request)?;
     let model = request.call.twin.model();
     let keys = RamKeys {
@@ -1007,8 +1018,26 @@ fn associate(request: &Request<'_>) -> Result<Value, ServiceError> {
         resources: &resource_arns,
         ..RamKeys::default()
     };
-    let share = owned_share(request, &model, "AssociateResourceShare", &arn, &keys)?;
-    let owner = request.account().to_string();
+    let share = owned_share(request, &model, action, &arn, &keys)?;
+    Ok(ShareChange {
+        arn,
+        resource_arns,
+        principal_texts,
+        model,
+        share,
+        owner: request.account().to_string(),
+    })
+}
+
+fn associate(request: &Request<'_>) -> Result<Value, ServiceError> {
+    let ShareChange {
+        arn,
+        resource_arns,
+        principal_texts,
+        model,
+        share,
+        owner,
+    } = share_change(request, "AssociateResourceShare")?;
     let new_resources = resource_arns
         .iter()
         .map(|a| parse_resource(&model, &owner, request.region, a))
@@ -1084,15 +1113,14 @@ fn associate(request: &Request<'_>) -> Result<Value, ServiceError> {
 }
 
 fn disassociate(request: &Request<'_>) -> Result<Value, ServiceError> {
-    let (arn, resource_arns, principal_texts) = association_input(request)?;
-    let model = request.call.twin.model();
-    let keys = RamKeys {
-        principals: &principal_texts,
-        resources: &resource_arns,
-        ..RamKeys::default()
-    };
-    let share = owned_share(request, &model, "DisassociateResourceShare", &arn, &keys)?;
-    let owner = request.account().to_string();
+    let ShareChange {
+        arn,
+        resource_arns,
+        principal_texts,
+        model,
+        share,
+        owner,
+    } = share_change(request, "DisassociateResourceShare")?;
     let pending = pending_receivers(request, &arn)?;
     for r in &resource_arns {
         if !share.resources.contains(r) {
@@ -1182,20 +1210,13 @@ fn page(
         )));
     }
     let max = max.and_then(|m| usize::try_from(m).ok()).unwrap_or(500);
-    let start = match request.input.text("nextToken")? {
-        None => 0,
-        Some(token) => token
-            .strip_prefix(kind)
-            .and_then(|rest| rest.strip_prefix(':'))
-            .and_then(|n| n.parse::<usize>().ok())
-            .filter(|n| *n <= items.len())
-            .ok_or_else(|| {
-                error(
-                    "InvalidNextTokenException",
-                    "The specified value for NextToken isn't valid.",
-                )
-            })?,
-    };
+    let token = request.input.text("nextToken")?;
+    let start = super::page_start(token.as_deref(), kind, items.len()).ok_or_else(|| {
+        error(
+            "InvalidNextTokenException",
+            "The specified value for NextToken isn't valid.",
+        )
+    })?;
     let total = items.len();
     let taken: Vec<Value> = items.into_iter().skip(start).take(max).collect();
     let end = start + taken.len();

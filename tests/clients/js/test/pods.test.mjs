@@ -276,5 +276,7 @@ describe("IRSA without the OIDC provider in the workload account", () => {
     assert.ok(result.error, JSON.stringify(result));
     assert.equal(result.error.name, "InvalidIdentityTokenException", result.error.message);
     assert.match(result.error.message, /^No OpenIDConnect provider found in your account for /);
+    // STS's model gives InvalidIdentityToken the status 400.
+    assert.equal(result.error.status, 400);
   });
 });
