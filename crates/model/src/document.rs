@@ -40,6 +40,39 @@ pub struct Document {
     /// The JSON value, for comparisons; `None` for the rare document
     /// `serde_json` cannot hold (a number beyond `f64`), compared as text.
     value: Option<serde_json::Value>,
+    /// Where the document and each of its statements were written, for
+    /// documents read from model files (not part of equality).
+    pub places: Option<Arc<Places>>,
+}
+
+/// Where a document is in the model's files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Places {
+    pub document: Place,
+    /// One per statement, in order.
+    pub statements: Vec<Place>,
+}
+
+/// A file, line and column (both from 1), as diagnostics print them.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Place {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+impl Document {
+    /// Where statement `index` was written, else where the document was.
+    pub fn place_of_statement(&self, index: usize) -> Option<&Place> {
+        let places = self.places.as_deref()?;
+        places.statements.get(index).or(Some(&places.document))
+    }
 }
 
 impl PartialEq for Document {
@@ -60,6 +93,7 @@ impl Document {
             text: Arc::from(text),
             policy: Arc::new(policy),
             value: serde_json::from_str(text).ok(),
+            places: None,
         })
     }
 
@@ -317,6 +351,39 @@ pub fn resolve(
             })
             .collect();
         report_policy_errors(&text, &errors, policy_type, report, |e| place(e, sources));
+    }
+    let at = |loc: &Loc| -> Option<Place> {
+        let file = sources.get(loc.file)?;
+        let (line, column) = file.line_column(loc.span.start);
+        Some(Place {
+            file: file.path.display().to_string(),
+            line,
+            column,
+        })
+    };
+    let document_place = match origin {
+        Origin::File(id) => sources.get(id).map(|file| Place {
+            file: file.path.display().to_string(),
+            line: 1,
+            column: 1,
+        }),
+        _ => at(&raw.loc),
+    };
+    let mut document = document;
+    if let Some(document_place) = document_place {
+        let statements = document
+            .policy
+            .statements
+            .iter()
+            .map(|statement| {
+                let error = PolicyError::malformed("", statement.span);
+                at(&place(&error, sources)).unwrap_or_else(|| document_place.clone())
+            })
+            .collect();
+        document.places = Some(Arc::new(Places {
+            document: document_place,
+            statements,
+        }));
     }
     Some(document)
 }

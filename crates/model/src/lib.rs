@@ -54,7 +54,7 @@ mod yaml;
 #[cfg(test)]
 mod schema_tests;
 
-pub use document::Document;
+pub use document::{Document, Place, Places};
 pub use eks::{Cluster, Irsa, PodIdentityAssociation, ServiceAccount};
 pub use embedded::{embedded, embedded_sources};
 pub use error::{LoadError, LoadErrors, Problem};

@@ -549,3 +549,35 @@ fn the_example_has_the_guide_s_clusters_service_accounts_and_associations() {
     assert_eq!(model.clusters().count(), 3);
     assert!(model.cluster_by_issuer(&production.issuer()).is_some());
 }
+
+#[test]
+fn policies_know_where_they_and_their_statements_were_written() {
+    let model = load(example_dir().join("org.yaml")).unwrap();
+    let role = model.role(PAYROLL, "account-b-role").unwrap();
+    let places = role.trust_policy.places.as_deref().unwrap();
+    assert!(
+        places
+            .document
+            .file
+            .ends_with("policies/payroll-prod/account-b-role-trust.json"),
+        "{:?}",
+        places.document
+    );
+    assert_eq!((places.document.line, places.document.column), (1, 1));
+    let statement = role.trust_policy.place_of_statement(0).unwrap();
+    assert_eq!(statement.file, places.document.file);
+    assert!(statement.line > 1, "{statement}");
+    // A policy written as YAML in the account file points into that file.
+    let irsa = model.role(PAYROLL, "payroll-irsa-role").unwrap();
+    let place = irsa.trust_policy.place_of_statement(0).unwrap();
+    assert!(
+        place.file.ends_with("accounts/payroll-prod.yaml"),
+        "{place}"
+    );
+    let text = std::fs::read_to_string(example_dir().join("accounts/payroll-prod.yaml")).unwrap();
+    let line = text.lines().nth(place.line - 1).unwrap();
+    assert!(
+        line.contains("Sid: PayrollServiceAccountOfProductionCluster"),
+        "{line}"
+    );
+}
