@@ -20,11 +20,14 @@ pub mod web_identity;
 
 pub use authorize::{Ask, Authorization, ResourcePolicy, authorize};
 pub use caller::{Caller, Session, SessionKind, SessionTag};
-pub use pod_identity::{EksAuthError, PodIdentityIssued, assume_role_for_pod_identity};
+pub use pod_identity::{
+    EksAuthError, Pod, PodIdentityIssued, assume_role_for_pod_identity, pod_identity_session,
+};
 pub use sts::{
     AssumeRoleRequest, Credentials, IdSource, Issued, StsError, assume_role, get_session_token,
 };
 pub use tokens::{BoundObject, KubernetesClaims, TokenClaims};
 pub use web_identity::{
-    Jwk, KeySource, WebIdentityIssued, WebIdentityRequest, assume_role_with_web_identity,
+    Jwk, KeySource, TokenIdentity, WebIdentityIssued, WebIdentityRequest,
+    assume_role_with_web_identity, web_identity_session,
 };

@@ -94,6 +94,11 @@ impl EksAuthError {
     }
 }
 
+struct BoundPod<'p> {
+    name: &'p str,
+    uid: &'p str,
+}
+
 /// What EKS Auth hands out.
 #[derive(Debug)]
 pub struct PodIdentityIssued {
@@ -122,7 +127,7 @@ pub fn assume_role_for_pod_identity(
     now: Timestamp,
     ids: &mut dyn IdSource,
 ) -> Result<PodIdentityIssued, EksAuthError> {
-    let (account, cluster) = model.cluster(cluster_name).ok_or_else(|| {
+    let (_, cluster) = model.cluster(cluster_name).ok_or_else(|| {
         EksAuthError::ResourceNotFound(format!("No cluster found for name: {cluster_name}."))
     })?;
     if token.is_empty() || token.len() > 65_536 {
@@ -168,8 +173,46 @@ pub fn assume_role_for_pod_identity(
     let Some(pod) = &k8s.pod else {
         return Err(invalid("The token is not bound to a pod."));
     };
-    let namespace = k8s.namespace.clone();
-    let service_account = k8s.serviceaccount.name.clone();
+    let pod = Pod {
+        cluster: cluster_name.to_string(),
+        namespace: k8s.namespace.clone(),
+        service_account: k8s.serviceaccount.name.clone(),
+        pod_name: pod.name.clone(),
+        pod_uid: pod.uid.clone(),
+    };
+    pod_identity_session(model, &pod, now, ids)
+}
+
+/// A pod, as its verified token names it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pod {
+    pub cluster: String,
+    pub namespace: String,
+    pub service_account: String,
+    pub pod_name: String,
+    pub pod_uid: String,
+}
+
+/// What EKS Auth does once a pod's token is verified: find the service
+/// account's association, assume its role as `pods.eks.amazonaws.com` with
+/// the pod's tags, then its target role. The analyzer asks this for every
+/// association, so that it decides exactly as EKS Auth in the twin does.
+pub fn pod_identity_session(
+    model: &Model,
+    pod: &Pod,
+    now: Timestamp,
+    ids: &mut dyn IdSource,
+) -> Result<PodIdentityIssued, EksAuthError> {
+    let cluster_name = pod.cluster.as_str();
+    let (account, cluster) = model.cluster(cluster_name).ok_or_else(|| {
+        EksAuthError::ResourceNotFound(format!("No cluster found for name: {cluster_name}."))
+    })?;
+    let namespace = pod.namespace.clone();
+    let service_account = pod.service_account.clone();
+    let pod = BoundPod {
+        name: &pod.pod_name,
+        uid: &pod.pod_uid,
+    };
     let association = cluster
         .association_for(&namespace, &service_account)
         .ok_or_else(|| {
@@ -199,8 +242,8 @@ pub fn assume_role_for_pod_identity(
             cluster.name.clone(),
             namespace.clone(),
             service_account.clone(),
-            pod.name.clone(),
-            pod.uid.clone(),
+            pod.name.to_string(),
+            pod.uid.to_string(),
         ];
         POD_TAGS
             .iter()
@@ -213,7 +256,7 @@ pub fn assume_role_for_pod_identity(
             .collect()
     };
     let mut context = Context::default();
-    let session_name = session_name(&cluster.name, &pod.name, ids);
+    let session_name = session_name(&cluster.name, pod.name, ids);
     context.insert("sts:RoleSessionName", session_name.clone());
     context.insert("aws:SourceAccount", account);
     context.insert("aws:SourceArn", cluster_arn.clone());
@@ -273,7 +316,7 @@ pub fn assume_role_for_pod_identity(
     let final_policy = association.policy.as_ref().map(|p| p.text.to_string());
     let mut first = Session {
         tags,
-        ..Session::of_role(role, account, &session_name, now_s, SESSION_SECONDS)
+        ..Session::of_role(role, account, &session_name, now.seconds(), SESSION_SECONDS)
     };
     let handed_out = |issued: Issued, authorizations: Vec<Authorization>| PodIdentityIssued {
         issued,

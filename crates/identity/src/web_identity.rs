@@ -107,43 +107,12 @@ pub fn assume_role_with_web_identity(
     })?;
     let claims = &parsed.claims;
 
-    let denied = || StsError::AccessDenied {
-        message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
-        authorizations: Vec::new(),
-    };
-    let (account, role_name) = crate::sts::role_arn_parts(&request.role_arn).ok_or_else(denied)?;
-    let role = model.role(account, role_name).ok_or_else(denied)?;
-    let issuer = claims
-        .iss
-        .strip_prefix("https://")
-        .unwrap_or(&claims.iss)
-        .trim_end_matches('/')
-        .to_string();
-    let provider = model
-        .account(account)
-        .and_then(|a| {
-            a.iam
-                .oidc_providers
-                .iter()
-                .find(|p| p.url.strip_prefix("https://") == Some(issuer.as_str()))
-        })
-        .ok_or_else(|| {
-            invalid(format!(
-                "No OpenIDConnect provider found in your account for {}",
-                claims.iss
-            ))
-        })?;
     let audiences = match &claims.aud {
         Some(Audience::One(a)) => vec![a.clone()],
         Some(Audience::Many(list)) => list.clone(),
         None => Vec::new(),
     };
-    let audience = audiences
-        .iter()
-        .find(|a| provider.client_ids.contains(a))
-        .cloned()
-        .ok_or_else(|| invalid("Incorrect token audience"))?;
-
+    let target = target(model, &request.role_arn, &claims.iss, &audiences)?;
     let issuer_keys = keys.keys(&claims.iss).map_err(|reason| {
         StsError::IdpCommunicationError(format!(
             "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements ({reason})"
@@ -176,16 +145,142 @@ pub fn assume_role_with_web_identity(
         ));
     }
 
-    let subject = claims.sub.clone().unwrap_or_default();
+    let identity = TokenIdentity {
+        issuer: claims.iss.clone(),
+        subject: claims.sub.clone().unwrap_or_default(),
+        audiences,
+        amr: match &claims.amr {
+            Some(Audience::One(a)) => vec![a.clone()],
+            Some(Audience::Many(list)) => list.clone(),
+            None => Vec::new(),
+        },
+    };
+    issue(model, request, &target, &identity, now, ids)
+}
+
+/// What a verified token says about its bearer.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TokenIdentity {
+    /// `iss`, as the token carries it (`https://...`).
+    pub issuer: String,
+    pub subject: String,
+    pub audiences: Vec<String>,
+    pub amr: Vec<String>,
+}
+
+/// `AssumeRoleWithWebIdentity` for a bearer whose token has been verified:
+/// the provider, audience and trust checks and the new session, without the
+/// token. The analyzer asks this for every IRSA service account, so that
+/// it decides exactly as STS in the twin does.
+pub fn web_identity_session(
+    model: &Model,
+    request: &WebIdentityRequest,
+    identity: &TokenIdentity,
+    now: Timestamp,
+    ids: &mut dyn IdSource,
+) -> Result<WebIdentityIssued, StsError> {
+    crate::sts::check_session_name(&request.role_session_name)?;
+    let target = target(
+        model,
+        &request.role_arn,
+        &identity.issuer,
+        &identity.audiences,
+    )?;
+    issue(model, request, &target, identity, now, ids)
+}
+
+/// The role a token asks for, the provider of its issuer in the role's
+/// account, and the audience that provider accepts.
+struct Target<'m> {
+    account: &'m str,
+    role: &'m orgtwin_model::Role,
+    provider: &'m orgtwin_model::OidcProvider,
+    audience: String,
+}
+
+fn target<'m>(
+    model: &'m Model,
+    role_arn: &str,
+    iss: &str,
+    audiences: &[String],
+) -> Result<Target<'m>, StsError> {
+    let denied = || StsError::AccessDenied {
+        message: "Not authorized to perform sts:AssumeRoleWithWebIdentity".into(),
+        authorizations: Vec::new(),
+    };
+    let (account, role_name) = crate::sts::role_arn_parts(role_arn).ok_or_else(denied)?;
+    let (account, role) = model
+        .account(account)
+        .and_then(|a| {
+            a.iam
+                .roles
+                .iter()
+                .find(|r| r.name == role_name)
+                .map(|r| (a.id.as_str(), r))
+        })
+        .ok_or_else(denied)?;
+    let issuer = iss
+        .strip_prefix("https://")
+        .unwrap_or(iss)
+        .trim_end_matches('/');
+    let provider = model
+        .account(account)
+        .and_then(|a| {
+            a.iam
+                .oidc_providers
+                .iter()
+                .find(|p| p.url.strip_prefix("https://") == Some(issuer))
+        })
+        .ok_or_else(|| {
+            invalid(format!(
+                "No OpenIDConnect provider found in your account for {iss}"
+            ))
+        })?;
+    let audience = audiences
+        .iter()
+        .find(|a| provider.client_ids.contains(a))
+        .cloned()
+        .ok_or_else(|| invalid("Incorrect token audience"))?;
+    Ok(Target {
+        account,
+        role,
+        provider,
+        audience,
+    })
+}
+
+/// The trust decision and the new session.
+fn issue(
+    model: &Model,
+    request: &WebIdentityRequest,
+    target: &Target<'_>,
+    identity: &TokenIdentity,
+    now: Timestamp,
+    ids: &mut dyn IdSource,
+) -> Result<WebIdentityIssued, StsError> {
+    let Target {
+        account,
+        role,
+        provider,
+        ..
+    } = *target;
+    let audience = target.audience.clone();
+    let issuer = identity
+        .issuer
+        .strip_prefix("https://")
+        .unwrap_or(&identity.issuer)
+        .trim_end_matches('/');
+    let now_s = now.seconds();
+    let subject = identity.subject.clone();
     let principal = Principal::Federated(provider.arn.clone());
     let mut context = Context::default();
     context.insert(&format!("{issuer}:sub"), subject.clone());
     context.insert(&format!("{issuer}:aud"), audience.clone());
     context.insert(&format!("{issuer}:oaud"), audience.clone());
-    match &claims.amr {
-        Some(Audience::One(a)) => context.insert(&format!("{issuer}:amr"), a.clone()),
-        Some(Audience::Many(list)) => context.insert_multi(&format!("{issuer}:amr"), list.clone()),
-        None => {}
+    match identity.amr.as_slice() {
+        [] => {}
+        [one] => context.insert(&format!("{issuer}:amr"), one.clone()),
+        many => context.insert_multi(&format!("{issuer}:amr"), many.to_vec()),
     }
     context.insert("sts:RoleSessionName", request.role_session_name.clone());
     context.insert("aws:ResourceAccount", account);
@@ -240,7 +335,7 @@ pub fn assume_role_with_web_identity(
             authorizations: vec![authorization],
         },
         subject,
-        provider: claims.iss.clone(),
+        provider: identity.issuer.clone(),
         audience,
     })
 }
