@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod analyze;
 mod compare;
 mod run;
 mod simulate;
@@ -112,6 +113,59 @@ enum Command {
     Check {
         /// The model's root YAML file; the embedded example when absent.
         model: Option<PathBuf>,
+    },
+    /// Every workload and principal that can perform ACTION on RESOURCE, each
+    /// with its shortest path and the statements that allow each hop.
+    WhoCan {
+        /// An action, as `s3:GetObject` or `sts:AssumeRole`.
+        action: String,
+        /// An ARN, as `arn:aws:s3:::bucket/key` or a role's ARN.
+        resource: String,
+        /// The model's root file, or `REV:PATH` at a git revision; the
+        /// embedded example when absent.
+        #[arg(long)]
+        model: Option<String>,
+        /// `table`, `json`, `sarif`, `dot` or `mermaid`.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// What a workload (or user) can reach, and how: the roles it gets and
+    /// the bucket actions they allow.
+    Paths {
+        /// `CLUSTER/NAMESPACE/SERVICEACCOUNT`, or a user's ARN.
+        #[arg(long)]
+        from: String,
+        /// Only the paths ending at this ARN.
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// One decision, explained: may PRINCIPAL (a role or user ARN, or
+    /// CLUSTER/NAMESPACE/SERVICEACCOUNT) perform ACTION on RESOURCE? Exit 0
+    /// when allowed, 1 when not.
+    Can {
+        principal: String,
+        action: String,
+        resource: String,
+        #[arg(long)]
+        model: Option<String>,
+        /// `table` or `json`.
+        #[arg(long, default_value = "table")]
+        format: String,
+    },
+    /// The access a change adds and removes, between two models (root
+    /// files, or `REV:PATH` for git revisions). Exit 1 when it adds any.
+    Diff {
+        old: String,
+        new: String,
+        /// Exit 0 even when the change adds access.
+        #[arg(long)]
+        allow_new: bool,
+        #[arg(long, default_value = "table")]
+        format: String,
     },
     /// Compare the guide's centralized and decentralized EKS layouts for the
     /// model's workloads: clusters, VPCs, roles, trusts, providers,
@@ -228,6 +282,31 @@ fn main() -> ExitCode {
             endpoint.as_deref(),
         ),
         Command::Check { model } => twin::check(model.as_deref()),
+        Command::WhoCan {
+            action,
+            resource,
+            model,
+            format,
+        } => analyze::who_can_command(model.as_deref(), &action, &resource, &format),
+        Command::Paths {
+            from,
+            to,
+            model,
+            format,
+        } => analyze::paths(model.as_deref(), &from, to.as_deref(), &format),
+        Command::Can {
+            principal,
+            action,
+            resource,
+            model,
+            format,
+        } => analyze::can(model.as_deref(), &principal, &action, &resource, &format),
+        Command::Diff {
+            old,
+            new,
+            allow_new,
+            format,
+        } => analyze::diff(&old, &new, allow_new, &format),
         Command::Compare { model, format } => compare::run(model.as_deref(), &format),
         Command::Trail {
             state,
