@@ -22,12 +22,20 @@ fn now() -> Timestamp {
     Timestamp::from_unix_seconds(since.map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(0)))
 }
 
-/// A model: a root file, `REV:PATH` (the model at a git revision of the
-/// repository around the current directory), or the embedded example.
+/// A model: a root file, a twin's state directory (the model as the twin
+/// holds it now, changes through its APIs included), `REV:PATH` (the model
+/// at a git revision of the repository around the current directory), or
+/// the embedded example.
 pub fn load(spec: Option<&str>) -> Result<Model, String> {
     let Some(spec) = spec else {
         return Ok(orgtwin_model::embedded());
     };
+    if Path::new(spec).join("state.db").is_file() {
+        let store = orgtwin_store::Store::open(Path::new(spec)).map_err(|e| e.to_string())?;
+        let files = store.model_files().map_err(|e| e.to_string())?;
+        return orgtwin_twin::start::load_model_files(&files)
+            .map_err(|e| format!("{spec}: the stored model does not load: {}", e.brief()));
+    }
     if !Path::new(spec).exists()
         && let Some((rev, path)) = spec.split_once(':')
         && !rev.is_empty()

@@ -244,3 +244,40 @@ fn diff_reads_a_model_at_a_git_revision() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("git"));
 }
+
+#[test]
+fn a_twin_s_state_is_a_model_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    // `orgtwin export` needs a state: make one by starting from the example.
+    let store_model = orgtwin(&[
+        "export",
+        "--state",
+        state.to_str().unwrap(),
+        "-o",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    assert_eq!(store_model.status.code(), Some(2), "no state yet");
+    let twin = orgtwin_twin::start::open(
+        &state,
+        &orgtwin_twin::start::ModelSource::Embedded,
+        false,
+        false,
+    )
+    .unwrap();
+    drop(twin);
+    let found = orgtwin(&[
+        "who-can",
+        "sts:AssumeRole",
+        ACCOUNT_B,
+        "--model",
+        state.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        found.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&found.stderr)
+    );
+    assert!(stdout(&found).contains("1 way(s) in"));
+}
