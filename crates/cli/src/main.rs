@@ -121,13 +121,8 @@ enum Command {
         action: String,
         /// An ARN, as `arn:aws:s3:::bucket/key` or a role's ARN.
         resource: String,
-        /// The model's root file, or `REV:PATH` at a git revision; the
-        /// embedded example when absent.
-        #[arg(long)]
-        model: Option<String>,
-        /// `table`, `json`, `sarif`, `dot` or `mermaid`.
-        #[arg(long, default_value = "table")]
-        format: String,
+        #[command(flatten)]
+        input: AnalyzerInput,
     },
     /// What a workload (or user) can reach, and how: the roles it gets and
     /// the bucket actions they allow.
@@ -138,23 +133,18 @@ enum Command {
         /// Only the paths ending at this ARN.
         #[arg(long)]
         to: Option<String>,
-        #[arg(long)]
-        model: Option<String>,
-        #[arg(long, default_value = "table")]
-        format: String,
+        #[command(flatten)]
+        input: AnalyzerInput,
     },
     /// One decision, explained: may PRINCIPAL (a role or user ARN, or
     /// CLUSTER/NAMESPACE/SERVICEACCOUNT) perform ACTION on RESOURCE? Exit 0
-    /// when allowed, 1 when not.
+    /// when allowed, 1 when not. Formats: `table` or `json`.
     Can {
         principal: String,
         action: String,
         resource: String,
-        #[arg(long)]
-        model: Option<String>,
-        /// `table` or `json`.
-        #[arg(long, default_value = "table")]
-        format: String,
+        #[command(flatten)]
+        input: AnalyzerInput,
     },
     /// The access a change adds and removes, between two models (root
     /// files, or `REV:PATH` for git revisions). Exit 1 when it adds any.
@@ -195,6 +185,18 @@ enum Command {
         #[arg(short = 'o', long = "output")]
         output: PathBuf,
     },
+}
+
+/// What the analyzer reads and how it answers.
+#[derive(clap::Args)]
+struct AnalyzerInput {
+    /// The model's root file, a twin's state directory, or `REV:PATH` at a
+    /// git revision; the embedded example when absent.
+    #[arg(long)]
+    model: Option<String>,
+    /// `table`, `json`, `sarif`, `dot` or `mermaid`.
+    #[arg(long, default_value = "table")]
+    format: String,
 }
 
 #[derive(Subcommand)]
@@ -285,22 +287,23 @@ fn main() -> ExitCode {
         Command::WhoCan {
             action,
             resource,
-            model,
-            format,
-        } => analyze::who_can_command(model.as_deref(), &action, &resource, &format),
-        Command::Paths {
-            from,
-            to,
-            model,
-            format,
-        } => analyze::paths(model.as_deref(), &from, to.as_deref(), &format),
+            input,
+        } => analyze::who_can_command(input.model.as_deref(), &action, &resource, &input.format),
+        Command::Paths { from, to, input } => {
+            analyze::paths(input.model.as_deref(), &from, to.as_deref(), &input.format)
+        }
         Command::Can {
             principal,
             action,
             resource,
-            model,
-            format,
-        } => analyze::can(model.as_deref(), &principal, &action, &resource, &format),
+            input,
+        } => analyze::can(
+            input.model.as_deref(),
+            &principal,
+            &action,
+            &resource,
+            &input.format,
+        ),
         Command::Diff {
             old,
             new,
