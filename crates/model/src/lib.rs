@@ -46,6 +46,7 @@ mod load;
 mod model;
 mod raw;
 mod read;
+mod read_other;
 mod resources;
 mod rules;
 mod source;

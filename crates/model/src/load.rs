@@ -141,7 +141,7 @@ fn read_cluster_files(
                 account
                     .eks
                     .clusters
-                    .extend(crate::read::read_eksctl(id, node, report));
+                    .extend(crate::read_other::read_eksctl(id, node, report));
             }
         }
         for cluster in &mut account.eks.clusters {
@@ -150,7 +150,7 @@ fn read_cluster_files(
                 let Some((id, nodes)) = read_other(files, from, manifest, sources, report) else {
                     continue;
                 };
-                let (namespaces, accounts) = crate::read::read_manifest(id, &nodes, report);
+                let (namespaces, accounts) = crate::read_other::read_manifest(id, &nodes, report);
                 cluster.namespaces.extend(namespaces);
                 cluster.service_accounts.extend(accounts);
             }

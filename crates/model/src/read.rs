@@ -111,7 +111,7 @@ pub(crate) const INLINE_POLICY: &[&str] = &["name", "document"];
 pub(crate) const ORG_POLICY: &[&str] = &["name", "id", "description", "document", "targets"];
 
 /// The members of one mapping, with its field path.
-struct Fields<'n> {
+pub(crate) struct Fields<'n> {
     node: &'n Node,
     entries: &'n [Entry],
     field: String,
@@ -119,7 +119,7 @@ struct Fields<'n> {
 
 impl<'n> Fields<'n> {
     /// The value of `key`; a null value counts as absent.
-    fn get(&self, key: &str) -> Option<&'n Node> {
+    pub(crate) fn get(&self, key: &str) -> Option<&'n Node> {
         self.entries
             .iter()
             .find(|e| e.key == key)
@@ -127,7 +127,7 @@ impl<'n> Fields<'n> {
             .filter(|v| v.value != Value::Null)
     }
 
-    fn path(&self, key: &str) -> String {
+    pub(crate) fn path(&self, key: &str) -> String {
         join(&self.field, key)
     }
 }
@@ -150,62 +150,19 @@ pub fn read_file(file: FileId, root: &Node, report: &mut Report) -> RawFile {
     reader.file(root)
 }
 
-/// The service accounts (and namespaces) in the documents of a Kubernetes
-/// manifest file: `ServiceAccount` and `Namespace` objects, alone or in a
-/// `List` (what `kubectl get serviceaccounts -A -o json` prints). Other
-/// kinds are not part of the model and are passed over; so are fields the
-/// model does not use.
-pub fn read_manifest(
-    file: FileId,
-    documents: &[Node],
-    report: &mut Report,
-) -> (Vec<Text>, Vec<RawServiceAccount>) {
-    let mut reader = Reader {
-        file,
-        report,
-        lenient: true,
-    };
-    let mut namespaces = Vec::new();
-    let mut accounts = Vec::new();
-    for (i, document) in documents.iter().enumerate() {
-        reader.kubernetes_object(
-            document,
-            &format!("[{i}]"),
-            &mut namespaces,
-            &mut accounts,
-            0,
-        );
-    }
-    (namespaces, accounts)
-}
-
-/// The cluster an eksctl `ClusterConfig` describes: `metadata` (name,
-/// region, version, tags), `iam.serviceAccounts` (IRSA: the service account
-/// and the role it is annotated with) and `iam.podIdentityAssociations`.
-/// The rest of the file (node groups, add-ons, networking) is not part of
-/// the model and is passed over.
-pub fn read_eksctl(file: FileId, root: &Node, report: &mut Report) -> Option<RawCluster> {
-    let mut reader = Reader {
-        file,
-        report,
-        lenient: true,
-    };
-    reader.eksctl(root)
-}
-
-struct Reader<'r> {
-    file: FileId,
-    report: &'r mut Report,
+pub(crate) struct Reader<'r> {
+    pub(crate) file: FileId,
+    pub(crate) report: &'r mut Report,
     /// Unknown fields pass without a problem: for files of other tools.
-    lenient: bool,
+    pub(crate) lenient: bool,
 }
 
 impl Reader<'_> {
-    fn loc(&self, node: &Node, field: &str) -> Loc {
+    pub(crate) fn loc(&self, node: &Node, field: &str) -> Loc {
         Loc::new(self.file, node.span, field)
     }
 
-    fn problem(&mut self, node: &Node, field: &str, problem: Problem) {
+    pub(crate) fn problem(&mut self, node: &Node, field: &str, problem: Problem) {
         let loc = self.loc(node, field);
         self.report.push(&loc, problem);
     }
@@ -222,7 +179,7 @@ impl Reader<'_> {
     }
 
     /// The mapping at `node`, reporting unknown keys.
-    fn fields<'n>(
+    pub(crate) fn fields<'n>(
         &mut self,
         node: &'n Node,
         field: &str,
@@ -251,7 +208,7 @@ impl Reader<'_> {
         })
     }
 
-    fn scalar(&mut self, node: &Node, field: &str) -> Option<Text> {
+    pub(crate) fn scalar(&mut self, node: &Node, field: &str) -> Option<Text> {
         match &node.value {
             Value::Scalar(s) => Some(Text {
                 value: s.text.clone(),
@@ -264,12 +221,12 @@ impl Reader<'_> {
         }
     }
 
-    fn text(&mut self, fields: &Fields<'_>, key: &str) -> Option<Text> {
+    pub(crate) fn text(&mut self, fields: &Fields<'_>, key: &str) -> Option<Text> {
         let node = fields.get(key)?;
         self.scalar(node, &fields.path(key))
     }
 
-    fn required_text(&mut self, fields: &Fields<'_>, key: &'static str) -> Option<Text> {
+    pub(crate) fn required_text(&mut self, fields: &Fields<'_>, key: &'static str) -> Option<Text> {
         if fields.get(key).is_none() {
             let loc = self.loc(fields.node, &fields.field);
             self.report.push(&loc, Problem::MissingField { field: key });
@@ -279,7 +236,7 @@ impl Reader<'_> {
     }
 
     /// The items of a list field, with their field paths; absent is empty.
-    fn list<'n>(&mut self, fields: &Fields<'n>, key: &str) -> Vec<(&'n Node, String)> {
+    pub(crate) fn list<'n>(&mut self, fields: &Fields<'n>, key: &str) -> Vec<(&'n Node, String)> {
         let Some(node) = fields.get(key) else {
             return Vec::new();
         };
@@ -325,7 +282,7 @@ impl Reader<'_> {
         }
     }
 
-    fn flag(&mut self, fields: &Fields<'_>, key: &str) -> Option<Flag> {
+    pub(crate) fn flag(&mut self, fields: &Fields<'_>, key: &str) -> Option<Flag> {
         let node = fields.get(key)?;
         let field = fields.path(key);
         match &node.value {
@@ -362,7 +319,7 @@ impl Reader<'_> {
         }
     }
 
-    fn tags(&mut self, fields: &Fields<'_>, key: &str) -> RawTags {
+    pub(crate) fn tags(&mut self, fields: &Fields<'_>, key: &str) -> RawTags {
         let field = fields.path(key);
         let mut tags = RawTags {
             loc: self.loc(fields.get(key).unwrap_or(fields.node), &field),
@@ -571,178 +528,6 @@ impl Reader<'_> {
             kubernetes_manifests: self.texts(&f, "kubernetes_manifests"),
             pod_identity_associations: associations,
         })
-    }
-
-    /// One Kubernetes object; a `List` is read item by item (bounded depth:
-    /// a list of lists is not something kubectl prints).
-    fn kubernetes_object(
-        &mut self,
-        node: &Node,
-        field: &str,
-        namespaces: &mut Vec<Text>,
-        accounts: &mut Vec<RawServiceAccount>,
-        depth: usize,
-    ) {
-        if node.value == Value::Null {
-            return;
-        }
-        let Some(f) = self.fields(node, field, &[]) else {
-            return;
-        };
-        let kind = f.get("kind").and_then(|k| match &k.value {
-            Value::Scalar(s) => Some(s.text.clone()),
-            _ => None,
-        });
-        match kind.as_deref() {
-            Some("List" | "ServiceAccountList" | "NamespaceList") if depth == 0 => {
-                for (item, item_field) in self.list(&f, "items") {
-                    self.kubernetes_object(item, &item_field, namespaces, accounts, depth + 1);
-                }
-            }
-            Some("ServiceAccount") => {
-                let Some(metadata) = f.get("metadata") else {
-                    self.problem(node, field, Problem::MissingField { field: "metadata" });
-                    return;
-                };
-                let Some(m) = self.fields(metadata, &f.path("metadata"), &[]) else {
-                    return;
-                };
-                let namespace = self.text(&m, "namespace").or_else(|| {
-                    // Kubernetes puts an object without one in `default`.
-                    Some(Text {
-                        value: "default".into(),
-                        loc: self.loc(metadata, &m.path("namespace")),
-                    })
-                });
-                accounts.push(RawServiceAccount {
-                    namespace,
-                    name: self.required_text(&m, "name"),
-                    annotations: self.tags(&m, "annotations"),
-                });
-            }
-            Some("Namespace") => {
-                if let Some(metadata) = f.get("metadata")
-                    && let Some(m) = self.fields(metadata, &f.path("metadata"), &[])
-                {
-                    namespaces.extend(self.required_text(&m, "name"));
-                }
-            }
-            _ => {}
-        }
-    }
-
-    fn eksctl(&mut self, root: &Node) -> Option<RawCluster> {
-        let f = self.fields(root, "", &[])?;
-        let kind = f.get("kind").and_then(|k| self.scalar(k, "kind"));
-        if kind.as_ref().is_none_or(|k| k.value != "ClusterConfig") {
-            let at = f.get("kind").unwrap_or(root);
-            self.problem(
-                at,
-                "kind",
-                Problem::InvalidValue {
-                    what: "eksctl config kind",
-                    value: kind.map(|k| k.value).unwrap_or_default(),
-                    rule: "an eksctl config file has `kind: ClusterConfig`".into(),
-                },
-            );
-            return None;
-        }
-        let Some(metadata) = f.get("metadata") else {
-            self.problem(root, "", Problem::MissingField { field: "metadata" });
-            return None;
-        };
-        let m = self.fields(metadata, "metadata", &[])?;
-        let mut cluster = RawCluster {
-            name: self.required_text(&m, "name"),
-            region: self.required_text(&m, "region"),
-            version: self.text(&m, "version"),
-            oidc_issuer_id: None,
-            tags: self.tags(&m, "tags"),
-            namespaces: Vec::new(),
-            service_accounts: Vec::new(),
-            kubernetes_manifests: Vec::new(),
-            pod_identity_associations: Vec::new(),
-        };
-        let Some(iam) = f.get("iam") else {
-            return Some(cluster);
-        };
-        let iam = self.fields(iam, "iam", &[])?;
-        for (node, field) in self.list(&iam, "serviceAccounts") {
-            let Some(s) = self.fields(node, &field, &[]) else {
-                continue;
-            };
-            let Some(metadata) = s.get("metadata") else {
-                self.problem(node, &field, Problem::MissingField { field: "metadata" });
-                continue;
-            };
-            let Some(m) = self.fields(metadata, &s.path("metadata"), &[]) else {
-                continue;
-            };
-            let mut annotations = self.tags(&m, "annotations");
-            // eksctl annotates the service account with the role it attaches
-            // (`attachRoleARN`); a role eksctl would create has a name only
-            // AWS would choose, and cannot be modelled.
-            match s
-                .get("attachRoleARN")
-                .and_then(|n| self.scalar(n, &s.path("attachRoleARN")))
-            {
-                Some(arn) => annotations.tags.push((
-                    Text {
-                        value: crate::eks::ROLE_ARN_ANNOTATION.into(),
-                        loc: arn.loc.clone(),
-                    },
-                    arn,
-                )),
-                None => self.problem(
-                    node,
-                    &field,
-                    Problem::MissingField {
-                        field: "attachRoleARN",
-                    },
-                ),
-            }
-            cluster.service_accounts.push(RawServiceAccount {
-                namespace: self.text(&m, "namespace").or_else(|| {
-                    Some(Text {
-                        value: "default".into(),
-                        loc: self.loc(metadata, &m.path("namespace")),
-                    })
-                }),
-                name: self.required_text(&m, "name"),
-                annotations,
-            });
-        }
-        for (node, field) in self.list(&iam, "podIdentityAssociations") {
-            let Some(a) = self.fields(node, &field, &[]) else {
-                continue;
-            };
-            let namespace = self.required_text(&a, "namespace");
-            let service_account = self.required_text(&a, "serviceAccountName");
-            if a.get("createServiceAccount")
-                .is_some_and(|n| matches!(&n.value, Value::Scalar(s) if s.text == "true"))
-                && let (Some(ns), Some(sa)) = (&namespace, &service_account)
-            {
-                cluster.service_accounts.push(RawServiceAccount {
-                    namespace: Some(ns.clone()),
-                    name: Some(sa.clone()),
-                    annotations: RawTags {
-                        loc: self.loc(node, &field),
-                        tags: Vec::new(),
-                    },
-                });
-            }
-            cluster.pod_identity_associations.push(RawAssociation {
-                id: None,
-                namespace,
-                service_account,
-                role_arn: self.required_text(&a, "roleARN"),
-                target_role_arn: self.text(&a, "targetRoleARN"),
-                disable_session_tags: self.flag(&a, "disableSessionTags"),
-                policy: None,
-                tags: self.tags(&a, "tags"),
-            });
-        }
-        Some(cluster)
     }
 
     fn buckets(&mut self, account: &Fields<'_>) -> Vec<RawBucket> {
