@@ -13,6 +13,7 @@
 
 pub mod access;
 pub mod compare;
+pub mod generate;
 pub mod reach;
 pub mod render;
 pub mod workloads;

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 mod analyze;
 mod compare;
+mod generate;
 mod run;
 mod simulate;
 mod twin;
@@ -167,6 +168,28 @@ enum Command {
         #[arg(long, default_value = "table")]
         format: String,
     },
+    /// Write a synthetic organization of realistic shape as model files:
+    /// cluster and workload accounts, clusters with service accounts, Pod
+    /// Identity, ABAC chains, target roles, IRSA, buckets, users.
+    Generate {
+        #[arg(long)]
+        accounts: usize,
+        #[arg(long)]
+        clusters: usize,
+        #[arg(long, default_value_t = orgtwin_analyze::generate::DEFAULT_ROLES_PER_ACCOUNT)]
+        roles_per_account: usize,
+        #[arg(long, default_value_t = orgtwin_analyze::generate::DEFAULT_SERVICE_ACCOUNTS_PER_CLUSTER)]
+        service_accounts_per_cluster: usize,
+        /// Workload roles admitting a shared cluster's service account;
+        /// three per account (as many as fit) when absent.
+        #[arg(long)]
+        cross_account_trusts: Option<usize>,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The directory to write `org.yaml` and the rest into.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Show the decision trail: every authorization decision with its reason.
     Trail {
         #[arg(long, default_value = twin::DEFAULT_STATE)]
@@ -311,6 +334,25 @@ fn main() -> ExitCode {
             format,
         } => analyze::diff(&old, &new, allow_new, &format),
         Command::Compare { model, format } => compare::run(model.as_deref(), &format),
+        Command::Generate {
+            accounts,
+            clusters,
+            roles_per_account,
+            service_accounts_per_cluster,
+            cross_account_trusts,
+            seed,
+            out,
+        } => generate::run(
+            &orgtwin_analyze::generate::Spec {
+                accounts,
+                clusters,
+                roles_per_account,
+                service_accounts_per_cluster,
+                cross_account_trusts,
+                seed,
+            },
+            &out,
+        ),
         Command::Trail {
             state,
             denied,
