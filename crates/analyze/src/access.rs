@@ -7,13 +7,14 @@
 //! session the path ends in, with the resource's own policy (a bucket
 //! policy) and the RCPs of its account: the same call the twin makes.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use orgtwin_identity::{Ask, Caller, ResourcePolicy, authorize};
 use orgtwin_model::Model;
 use orgtwin_policy::{Context, Decision, NamedPolicy, ResourcePolicyKind};
 use serde::Serialize;
 
+use crate::buckets::{Buckets, Holder, Resource};
 use crate::reach::{Analysis, Hop, Start, allowed_by, caller_label};
 
 /// The S3 actions `paths` and `diff` look at, with whether each is on the
@@ -75,6 +76,32 @@ pub fn decide(
             policy: p,
             kind: ResourcePolicyKind::Resource,
         }),
+        context: &context,
+    };
+    authorize(model, caller, &ask, now).decision
+}
+
+/// [`decide`] for a resource of a bucket of the model, its owner and policy
+/// looked up in the index: the same question to the engine.
+fn decide_in_bucket(
+    model: &Model,
+    buckets: &Buckets<'_>,
+    caller: &Caller,
+    resource: &Resource,
+    now: orgtwin_policy::Timestamp,
+) -> Decision {
+    let entry = buckets.entries.get(resource.bucket);
+    let context = Context::default();
+    let ask = Ask {
+        action: resource.action,
+        resource: &resource.arn,
+        resource_account: entry.map(|e| e.owner),
+        resource_policy: entry
+            .and_then(|e| e.policy.as_ref())
+            .map(|p| ResourcePolicy {
+                policy: p,
+                kind: ResourcePolicyKind::Resource,
+            }),
         context: &context,
     };
     authorize(model, caller, &ask, now).decision
@@ -180,28 +207,41 @@ pub struct Grant {
 /// role (to assume), and every bucket and its objects (the seed objects by
 /// name, and any other object as `BUCKET/*`).
 pub fn resources(model: &Model) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for account in model.accounts.values() {
-        for bucket in &account.buckets {
-            let arn = bucket.arn();
-            for (action, on_objects) in S3_ACTIONS {
-                if on_objects {
-                    for object in &bucket.objects {
-                        out.push((action.to_string(), format!("{arn}/{}", object.key)));
-                    }
-                    out.push((action.to_string(), format!("{arn}/*")));
-                } else {
-                    out.push((action.to_string(), arn.clone()));
-                }
-            }
-        }
-    }
-    out
+    Buckets::new(model)
+        .resources
+        .into_iter()
+        .map(|r| (r.action.to_string(), r.arn))
+        .collect()
 }
 
 /// Everything a starting point can do, with the path of each: the roles
 /// it gets and the bucket actions those sessions allow.
 pub fn accesses_of(model: &Model, analysis: &Analysis, start: usize) -> Vec<Access> {
+    let buckets = Buckets::new(model);
+    let holders: HashMap<usize, Holder> = analysis
+        .reached
+        .get(start)
+        .into_iter()
+        .flatten()
+        .filter_map(|r| Some((r.node, buckets.holder(model, analysis.nodes.get(r.node)?))))
+        .collect();
+    accesses_in(model, analysis, start, &buckets, &|node| holders.get(&node))
+}
+
+/// [`accesses_of`] with the index built and each node's [`Holder`] at hand.
+///
+/// The sessions are taken in breadth-first order, and each asks about the
+/// resources of the buckets it could act on that no earlier session was
+/// allowed: for every resource, the first session allowed is the one the
+/// shortest path ends in, as when each resource asks the sessions in turn.
+/// The accesses come out in the order of [`resources`].
+fn accesses_in<'h>(
+    model: &Model,
+    analysis: &Analysis,
+    start: usize,
+    buckets: &Buckets<'_>,
+    holder_of: &dyn Fn(usize) -> Option<&'h Holder>,
+) -> Vec<Access> {
     let (Some(origin), Some(reached)) = (analysis.starts.get(start), analysis.reached.get(start))
     else {
         return Vec::new();
@@ -215,29 +255,46 @@ pub fn accesses_of(model: &Model, analysis: &Analysis, start: usize) -> Vec<Acce
             });
         }
     }
-    for (action, resource) in resources(model) {
-        // Breadth-first order: the first session that may is the shortest way.
-        for r in reached {
-            let Some(caller) = analysis.nodes.get(r.node) else {
+    let mut found: Vec<(usize, Access)> = Vec::new();
+    let mut granted: HashSet<usize> = HashSet::new();
+    for r in reached {
+        let (Some(caller), Some(holder)) = (analysis.nodes.get(r.node), holder_of(r.node)) else {
+            continue;
+        };
+        for &bucket in &holder.buckets {
+            let Some(entry) = buckets.entries.get(bucket) else {
                 continue;
             };
-            let decision = decide(model, caller, &action, &resource, analysis.now);
-            if decision.is_allowed() {
-                let mut path = r.path.clone();
-                path.push(Hop {
-                    principal: caller_label(caller),
-                    action: action.clone(),
-                    target: resource.clone(),
-                    allowed_by: allowed_by(&decision),
-                });
-                out.push(Access {
-                    start: origin.clone(),
-                    path,
-                });
-                break;
+            for index in entry.resources.clone() {
+                let Some(resource) = buckets.resources.get(index) else {
+                    continue;
+                };
+                if granted.contains(&index) || !buckets.could(holder, resource) {
+                    continue;
+                }
+                let decision = decide_in_bucket(model, buckets, caller, resource, analysis.now);
+                if decision.is_allowed() {
+                    granted.insert(index);
+                    let mut path = r.path.clone();
+                    path.push(Hop {
+                        principal: caller_label(caller),
+                        action: resource.action.to_string(),
+                        target: resource.arn.clone(),
+                        allowed_by: allowed_by(&decision),
+                    });
+                    found.push((
+                        index,
+                        Access {
+                            start: origin.clone(),
+                            path,
+                        },
+                    ));
+                }
             }
         }
     }
+    found.sort_by_key(|(index, _)| *index);
+    out.extend(found.into_iter().map(|(_, access)| access));
     out
 }
 
@@ -260,17 +317,46 @@ pub fn grant_of(access: &Access) -> Option<Grant> {
 /// Every access of the model: for each starting point, the roles it gets
 /// and the bucket actions it may take, each with its shortest path.
 pub fn all_accesses(model: &Model, analysis: &Analysis) -> Vec<Access> {
-    (0..analysis.starts.len())
-        .flat_map(|index| accesses_of(model, analysis, index))
-        .collect()
+    each_start(model, analysis, |accesses| accesses)
 }
 
 /// Every access of the model as a set, as `diff` compares them.
 pub fn grants(model: &Model, analysis: &Analysis) -> BTreeSet<Grant> {
-    all_accesses(model, analysis)
-        .iter()
-        .filter_map(grant_of)
-        .collect()
+    each_start(model, analysis, |accesses| {
+        accesses.iter().filter_map(grant_of).collect()
+    })
+    .into_iter()
+    .collect()
+}
+
+/// The accesses of every starting point, each start's turned into `keep`,
+/// in start order. The starts are shared out among the machine's cores in
+/// small batches; every batch's result goes back in its place, so the
+/// result does not depend on which thread took which.
+fn each_start<T: Send>(
+    model: &Model,
+    analysis: &Analysis,
+    keep: impl Fn(Vec<Access>) -> Vec<T> + Sync,
+) -> Vec<T> {
+    const BATCH: usize = 64;
+    let buckets = Buckets::new(model);
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let holders: Vec<Holder> = crate::parallel::map(&analysis.nodes, threads, |caller| {
+        buckets.holder(model, caller)
+    });
+    let batches = analysis.starts.len().div_ceil(BATCH);
+    let done = crate::parallel::run(batches, threads, |batch| {
+        let first = batch * BATCH;
+        let last = (first + BATCH).min(analysis.starts.len());
+        (first..last)
+            .flat_map(|start| {
+                keep(accesses_in(model, analysis, start, &buckets, &|node| {
+                    holders.get(node)
+                }))
+            })
+            .collect::<Vec<T>>()
+    });
+    done.into_iter().flatten().collect()
 }
 
 /// What going from `old` to `new` adds (with the new paths) and removes.

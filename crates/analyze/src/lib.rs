@@ -12,8 +12,10 @@
 //! the model's own workloads.
 
 pub mod access;
+mod buckets;
 pub mod compare;
 pub mod generate;
+mod parallel;
 pub mod reach;
 pub mod render;
 pub mod workloads;
