@@ -228,7 +228,7 @@ fn could_apply(statement: &Statement, action: &str, resource: &str, empty: &Cont
 }
 
 /// A missing block never applies (the engine skips such an `Allow`).
-fn could_match(block: Option<&MatchBlock>, matches: impl Fn(&Pattern) -> bool) -> bool {
+pub(crate) fn could_match(block: Option<&MatchBlock>, matches: impl Fn(&Pattern) -> bool) -> bool {
     let Some(block) = block else {
         return false;
     };
@@ -239,7 +239,7 @@ fn could_match(block: Option<&MatchBlock>, matches: impl Fn(&Pattern) -> bool) -
 }
 
 /// Whether a resource policy statement's principal could name `caller`.
-fn could_name(statement: &Statement, caller: &Principal) -> bool {
+pub(crate) fn could_name(statement: &Statement, caller: &Principal) -> bool {
     match &statement.principal {
         None => false,
         Some(block) if block.negated => true,

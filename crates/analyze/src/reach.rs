@@ -14,11 +14,13 @@
 //!   tags (transitive ones passed on, `sts:TagSession` required), its chained
 //!   state and its source identity: the context that would really be there.
 //!
-//! A role's trust is only asked when it could allow: a trust whose every
-//! `Allow` names other accounts, or requires (with `StringEquals`) a session
-//! tag value the session does not carry, cannot, so it is skipped unasked.
-//! That pruning never skips a role the engine would let in; the engine
-//! decides every hop that is taken. A caller picks the `sts:ExternalId` it
+//! A role's trust is only asked when it could allow: a trust none of whose
+//! `Allow` statements names the caller (its account, role, ARN or `*`, by
+//! the engine's own principal matching), covers `sts:AssumeRole`, and
+//! requires (with `StringEquals`) only session tag values the session
+//! carries, cannot, so it is skipped unasked. Roles are looked up by the
+//! accounts their trusts name. That pruning never skips a role the engine
+//! would let in; the engine decides every hop that is taken. A caller picks the `sts:ExternalId` it
 //! passes, so a hop is tried with each external id the trust asks for (an
 //! external id guards against confused deputies; it is not a secret).
 
@@ -31,8 +33,10 @@ use orgtwin_identity::{
 use orgtwin_model::{Model, Role};
 use orgtwin_policy::policy::Statement;
 use orgtwin_policy::principal::PrincipalKind;
-use orgtwin_policy::{Decision, Timestamp};
+use orgtwin_policy::{Context, Decision, Principal, Timestamp};
 use serde::Serialize;
+
+use crate::buckets::{could_match, could_name};
 
 /// Most `sts:AssumeRole` hops followed from one starting point.
 pub const MAX_HOPS: usize = 6;
@@ -108,7 +112,9 @@ pub struct Analysis {
     pub reached: Vec<Vec<Reached>>,
     pub refusals: Vec<Refusal>,
     pub now: Timestamp,
-    /// Hops decided by the engine (for the benchmark's figures).
+    /// Hops decided by the engine: each start's way into its cluster's
+    /// account (EKS Auth, or STS for a web identity), and each
+    /// `sts:AssumeRole` tried (for the benchmark's figures).
     pub decisions: u64,
 }
 
@@ -298,35 +304,60 @@ fn tag_value<'s>(
     })
 }
 
-/// Whether some `Allow` of the trust could admit `caller`: every `Allow`
-/// that requires, with a plain `StringEquals`, a tag value the caller does
-/// not carry cannot.
-fn could_admit(model: &Model, caller: &Caller, role: &Role) -> bool {
-    let session = caller.session();
-    let role_tags = session
-        .and_then(|s| model.role(&s.account, &s.name))
-        .map_or(&[][..], |r| r.tags.as_slice());
+/// What [`could_admit`] needs of a caller, computed once per node.
+struct Candidate<'c> {
+    principal: Principal,
+    session: Option<&'c Session>,
+    /// The tags of the session's role (principal tags under its session tags).
+    role_tags: &'c [orgtwin_model::Tag],
+}
+
+impl<'c> Candidate<'c> {
+    fn new(model: &'c Model, caller: &'c Caller) -> Self {
+        let session = caller.session();
+        Candidate {
+            principal: caller.principal(model),
+            session,
+            role_tags: session
+                .and_then(|s| model.role(&s.account, &s.name))
+                .map_or(&[][..], |r| r.tags.as_slice()),
+        }
+    }
+}
+
+/// Whether some `Allow` of the trust could admit the caller: one whose
+/// `Principal` names it (the engine's own matching; `NotPrincipal` counts
+/// as naming anyone), whose `Action` covers `sts:AssumeRole`, and which does
+/// not require, with a plain `StringEquals`, a tag value the caller does not
+/// carry.
+fn could_admit(caller: &Candidate<'_>, role: &Role) -> bool {
+    let empty = Context::default();
     allows(&role.trust_policy.policy.statements).any(|statement| {
-        statement.conditions.iter().all(|condition| {
-            let c = &condition.value;
-            let plain =
-                c.operator.name == "StringEquals" && !c.raw_values.iter().any(|v| v.contains("${"));
-            if !plain {
-                return true;
-            }
-            let (key, request) = if let Some(k) = c.key_lower.strip_prefix("aws:principaltag/") {
-                (k, false)
-            } else if let Some(k) = c.key_lower.strip_prefix("aws:requesttag/") {
-                (k, true)
-            } else {
-                return true;
-            };
-            let value = match session {
-                Some(s) => tag_value(s, role_tags, key, request),
-                None => None,
-            };
-            value.is_some_and(|v| c.raw_values.iter().any(|r| r == v))
-        })
+        could_name(statement, &caller.principal)
+            && could_match(statement.action.as_ref(), |p| {
+                p.matches("sts:AssumeRole", &empty, true)
+            })
+            && statement.conditions.iter().all(|condition| {
+                let c = &condition.value;
+                let plain = c.operator.name == "StringEquals"
+                    && !c.raw_values.iter().any(|v| v.contains("${"));
+                if !plain {
+                    return true;
+                }
+                let (key, request) = if let Some(k) = c.key_lower.strip_prefix("aws:principaltag/")
+                {
+                    (k, false)
+                } else if let Some(k) = c.key_lower.strip_prefix("aws:requesttag/") {
+                    (k, true)
+                } else {
+                    return true;
+                };
+                let value = match caller.session {
+                    Some(s) => tag_value(s, caller.role_tags, key, request),
+                    None => None,
+                };
+                value.is_some_and(|v| c.raw_values.iter().any(|r| r == v))
+            })
     })
 }
 
@@ -496,7 +527,14 @@ pub fn analyze(model: &Model, now: Timestamp) -> Analysis {
     let starts = analysis.starts.clone();
     for start in &starts {
         let mut reached = Vec::new();
-        match entry(model, start, now, &mut ids) {
+        let entered = entry(model, start, now, &mut ids);
+        if entered
+            .as_ref()
+            .map_or(true, |e| e.as_ref().is_some_and(|(_, p)| !p.is_empty()))
+        {
+            analysis.decisions += 1;
+        }
+        match entered {
             Ok(Some((caller, path))) => {
                 let node = intern(&mut analysis.nodes, &mut keys, caller);
                 let mut seen = BTreeSet::from([node]);
@@ -562,8 +600,9 @@ fn hops_from(
         return Vec::new();
     };
     let mut out = Vec::new();
+    let candidate = Candidate::new(model, &caller);
     for (_, role) in index.candidates(caller.account()) {
-        if !could_admit(model, &caller, role) {
+        if !could_admit(&candidate, role) {
             continue;
         }
         // The caller chooses the external id it passes: without one, then
