@@ -24,7 +24,7 @@
 //! passes, so a hop is tried with each external id the trust asks for (an
 //! external id guards against confused deputies; it is not a secret).
 
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use orgtwin_identity::{
     AssumeRoleRequest, Caller, IdSource, Pod, Session, TokenIdentity, WebIdentityRequest,
@@ -509,10 +509,24 @@ fn entry(
 }
 
 /// Computes what every starting point reaches.
+///
+/// Every start's way in is decided first, each independently (with its own
+/// id counter), on all cores. Then every start walks breadth-first, all
+/// together in waves: a walk goes on while the nodes at the front of its
+/// queue have their onward hops, and otherwise waits; the nodes the waiting
+/// walks need get their onward hops, decided on all cores and interned in
+/// the order they were asked for; and so on until no walk waits. Each node's
+/// onward hops are decided once and shared by every start that reaches it.
+/// The result does not depend on the number of threads.
 pub fn analyze(model: &Model, now: Timestamp) -> Analysis {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let index = TrustIndex::new(model);
+    let starts = starts(model);
+    let entries = crate::parallel::map(&starts, threads, |start| {
+        entry(model, start, now, &mut Counter(0))
+    });
     let mut analysis = Analysis {
-        starts: starts(model),
+        starts,
         nodes: Vec::new(),
         reached: Vec::new(),
         refusals: Vec::new(),
@@ -520,59 +534,117 @@ pub fn analyze(model: &Model, now: Timestamp) -> Analysis {
         decisions: 0,
     };
     let mut keys: HashMap<String, usize> = HashMap::new();
-    // Each node's own onward hops, computed once and shared by every start
-    // that reaches it.
-    let mut onward: HashMap<usize, Vec<(usize, Hop)>> = HashMap::new();
-    let mut ids = Counter(0);
-    let starts = analysis.starts.clone();
-    for start in &starts {
-        let mut reached = Vec::new();
-        let entered = entry(model, start, now, &mut ids);
+    let mut walks = Vec::with_capacity(entries.len());
+    for entered in entries {
         if entered
             .as_ref()
             .map_or(true, |e| e.as_ref().is_some_and(|(_, p)| !p.is_empty()))
         {
             analysis.decisions += 1;
         }
-        match entered {
+        walks.push(match entered {
             Ok(Some((caller, path))) => {
-                let node = intern(&mut analysis.nodes, &mut keys, caller);
-                let mut seen = BTreeSet::from([node]);
-                let mut queue = VecDeque::from([(node, path)]);
-                while let Some((node, path)) = queue.pop_front() {
-                    reached.push(Reached {
-                        node,
-                        path: path.clone(),
-                    });
-                    if path.iter().filter(|h| h.action == "sts:AssumeRole").count() >= MAX_HOPS {
-                        continue;
+                Walk::new(intern(&mut analysis.nodes, &mut keys, caller), path)
+            }
+            Ok(None) => Walk::default(),
+            Err(refusal) => {
+                analysis.refusals.push(*refusal);
+                Walk::default()
+            }
+        });
+    }
+    let mut onward: Vec<Option<Vec<(usize, Hop)>>> = Vec::new();
+    loop {
+        let mut wanted = Vec::new();
+        let mut asked = HashSet::new();
+        for walk in &mut walks {
+            walk.go(&onward, &mut wanted, &mut asked);
+        }
+        if wanted.is_empty() {
+            break;
+        }
+        let decided =
+            crate::parallel::map(&wanted, threads, |&node| match analysis.nodes.get(node) {
+                Some(caller) => hops_from(model, &index, caller, now),
+                None => (Vec::new(), 0),
+            });
+        for (node, (hops, decisions)) in wanted.into_iter().zip(decided) {
+            analysis.decisions += decisions;
+            let hops = hops
+                .into_iter()
+                .map(|(caller, hop)| (intern(&mut analysis.nodes, &mut keys, caller), hop))
+                .collect();
+            if onward.len() <= node {
+                onward.resize_with(node + 1, || None);
+            }
+            if let Some(slot) = onward.get_mut(node) {
+                *slot = Some(hops);
+            }
+        }
+    }
+    analysis.reached = walks.into_iter().map(|w| w.reached).collect();
+    analysis
+}
+
+/// One start's breadth-first walk.
+#[derive(Default)]
+struct Walk {
+    queue: VecDeque<(usize, Vec<Hop>)>,
+    seen: HashSet<usize>,
+    reached: Vec<Reached>,
+}
+
+impl Walk {
+    fn new(node: usize, path: Vec<Hop>) -> Self {
+        Walk {
+            queue: VecDeque::from([(node, path)]),
+            seen: HashSet::from([node]),
+            reached: Vec::new(),
+        }
+    }
+
+    /// Walks on while the front of the queue has its onward hops; then asks
+    /// for those of every node in the queue that lacks them, and waits.
+    fn go(
+        &mut self,
+        onward: &[Option<Vec<(usize, Hop)>>],
+        wanted: &mut Vec<usize>,
+        asked: &mut HashSet<usize>,
+    ) {
+        let known = |node: usize| onward.get(node).and_then(Option::as_ref);
+        while let Some((node, path)) = self.queue.front() {
+            let last = assume_role_hops(path) >= MAX_HOPS;
+            let hops = known(*node);
+            if !last && hops.is_none() {
+                for (node, path) in &self.queue {
+                    if assume_role_hops(path) < MAX_HOPS
+                        && known(*node).is_none()
+                        && asked.insert(*node)
+                    {
+                        wanted.push(*node);
                     }
-                    if let std::collections::hash_map::Entry::Vacant(slot) = onward.entry(node) {
-                        slot.insert(hops_from(
-                            model,
-                            &index,
-                            &mut analysis,
-                            &mut keys,
-                            node,
-                            now,
-                            &mut ids,
-                        ));
-                    }
-                    for (to, hop) in onward.get(&node).into_iter().flatten() {
-                        if seen.insert(*to) {
-                            let mut longer = path.clone();
-                            longer.push(hop.clone());
-                            queue.push_back((*to, longer));
-                        }
+                }
+                return;
+            }
+            let Some((node, path)) = self.queue.pop_front() else {
+                return;
+            };
+            if !last {
+                for (to, hop) in hops.into_iter().flatten() {
+                    if self.seen.insert(*to) {
+                        let mut longer = path.clone();
+                        longer.push(hop.clone());
+                        self.queue.push_back((*to, longer));
                     }
                 }
             }
-            Ok(None) => {}
-            Err(refusal) => analysis.refusals.push(*refusal),
+            self.reached.push(Reached { node, path });
         }
-        analysis.reached.push(reached);
     }
-    analysis
+}
+
+fn assume_role_hops(path: &[Hop]) -> usize {
+    path.iter().filter(|h| h.action == "sts:AssumeRole").count()
 }
 
 fn intern(nodes: &mut Vec<Caller>, keys: &mut HashMap<String, usize>, caller: Caller) -> usize {
@@ -586,21 +658,18 @@ fn intern(nodes: &mut Vec<Caller>, keys: &mut HashMap<String, usize>, caller: Ca
     id
 }
 
-/// The roles a node can assume, decided by STS's `AssumeRole`.
+/// The roles a caller can assume, decided by STS's `AssumeRole`, with the
+/// sessions it gets; and how many decisions that took.
 fn hops_from(
     model: &Model,
     index: &TrustIndex<'_>,
-    analysis: &mut Analysis,
-    keys: &mut HashMap<String, usize>,
-    node: usize,
+    caller: &Caller,
     now: Timestamp,
-    ids: &mut Counter,
-) -> Vec<(usize, Hop)> {
-    let Some(caller) = analysis.nodes.get(node).cloned() else {
-        return Vec::new();
-    };
+) -> (Vec<(Caller, Hop)>, u64) {
     let mut out = Vec::new();
-    let candidate = Candidate::new(model, &caller);
+    let mut decisions = 0;
+    let mut ids = Counter(0);
+    let candidate = Candidate::new(model, caller);
     for (_, role) in index.candidates(caller.account()) {
         if !could_admit(&candidate, role) {
             continue;
@@ -615,26 +684,21 @@ fn hops_from(
                 external_id,
                 ..AssumeRoleRequest::default()
             };
-            analysis.decisions += 1;
-            if let Ok(issued) = assume_role(model, &caller, &request, now, ids) {
+            decisions += 1;
+            if let Ok(issued) = assume_role(model, caller, &request, now, &mut ids) {
                 tried = Some(issued);
                 break;
             }
         }
         if let Some(issued) = tried {
             let hop = Hop {
-                principal: caller_label(&caller),
+                principal: caller_label(caller),
                 action: "sts:AssumeRole".into(),
                 target: role.arn.clone(),
                 allowed_by: statements(issued.authorizations.iter().map(|a| &a.decision)),
             };
-            let to = intern(
-                &mut analysis.nodes,
-                keys,
-                Caller::Session(Box::new(issued.session)),
-            );
-            out.push((to, hop));
+            out.push((Caller::Session(Box::new(issued.session)), hop));
         }
     }
-    out
+    (out, decisions)
 }
