@@ -98,7 +98,9 @@ fn main() {
     for row in &rows {
         let analysis = row.reach + row.grants_seconds;
         println!(
-            "{} accounts: full analysis (analyze + grants) {:.2} s, with load {:.2} s (target < {TARGET_SECONDS} s: {}); peak {:.0} MiB (target < {TARGET_MIB} MiB: {}); {:.2} us per edge, {:.2} us per grant",
+            "{} accounts: full analysis (analyze + grants) {:.2} s, with load {:.2} s \
+             (target < {TARGET_SECONDS} s: {}); peak {:.0} MiB (target < {TARGET_MIB} MiB: {}); \
+             {:.2} us per edge, {:.2} us per grant",
             row.accounts,
             analysis,
             analysis + row.load,
@@ -113,7 +115,8 @@ fn main() {
         && rows.len() > 1
     {
         println!(
-            "growth from {} to {} accounts: edges x{:.1}, time x{:.1}, cost per edge x{:.2} (at most ~1 means no worse than linear in edges)",
+            "growth from {} to {} accounts: edges x{:.1}, time x{:.1}, cost per edge x{:.2} \
+             (at most ~1 means no worse than linear in edges)",
             first.accounts,
             last.accounts,
             last.edges as f64 / first.edges.max(1) as f64,
@@ -182,7 +185,8 @@ impl Row {
 
     fn print(&self) {
         println!(
-            "{:>8} {:>7} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7.2} {:>8.2} {:>8.2} {:>8.2} {:>9.2} {:>9.0}",
+            "{:>8} {:>7} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7.2} {:>8.2} {:>8.2} {:>8.2} \
+             {:>9.2} {:>9.0}",
             self.accounts,
             self.roles,
             self.clusters,

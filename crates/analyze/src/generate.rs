@@ -43,7 +43,12 @@
 //! may write, which buckets hold a seed object) comes from a small PRNG
 //! seeded by [`Spec::seed`]: the same spec gives the same files.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
+
+mod document;
+mod files;
+
+use files::{account_file, data_bucket_policy, root_file, shared_policies};
 
 /// Roles per account when not given.
 pub const DEFAULT_ROLES_PER_ACCOUNT: usize = 20;
@@ -58,6 +63,14 @@ pub const MIN_ROLES_PER_ACCOUNT: usize = 5;
 
 const BASE_ACCOUNT_ID: u64 = 100_000_000_000;
 const REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+/// The OUs and their parents.
+const ORGANIZATIONAL_UNITS: [(&str, &str); 5] = [
+    ("Infrastructure", "root"),
+    ("Workloads", "root"),
+    ("Prod", "Workloads"),
+    ("NonProd", "Workloads"),
+    ("Prod-Regulated", "Prod"),
+];
 const FILLERS: [(&str, &str); 4] = [
     ("ec2-app", "ec2"),
     ("lambda-fn", "lambda"),
@@ -112,7 +125,8 @@ impl fmt::Display for GenerateError {
         match self {
             GenerateError::TooFewAccounts(n) => write!(
                 f,
-                "`{n}` accounts: at least 3 are needed (management, a cluster account, a workload account)"
+                "`{n}` accounts: at least 3 are needed (management, a cluster account, a \
+                 workload account)"
             ),
             GenerateError::NoClusters => f.write_str("at least one cluster is needed"),
             GenerateError::TooFewRoles(n) => write!(
@@ -272,6 +286,9 @@ struct Plan {
     trusts: Vec<Trust>,
     central: usize,
     namespaces: usize,
+    /// Each service account's place in the order trusts pin a shared
+    /// cluster's service accounts (see [`pinning_order`]).
+    rank: Vec<usize>,
     spec: Spec,
 }
 
@@ -283,7 +300,7 @@ pub fn generate(spec: &Spec) -> Result<Generated, GenerateError> {
     files.extend(shared_policies(&plan));
     let mut summary = Summary {
         accounts: plan.accounts.len(),
-        organizational_units: 5,
+        organizational_units: ORGANIZATIONAL_UNITS.len(),
         clusters: plan.clusters.len(),
         cross_account_trusts: plan.trusts.len(),
         ..Summary::default()
@@ -437,6 +454,14 @@ fn plan(spec: &Spec) -> Result<Plan, GenerateError> {
         }
         Some(t) => t,
     };
+    let namespaces = sas.div_ceil(25).max(sas.min(2));
+    let order = pinning_order(sas, namespaces);
+    let mut rank = vec![0; sas];
+    for (place, &j) in order.iter().enumerate() {
+        if let Some(r) = rank.get_mut(j) {
+            *r = place;
+        }
+    }
     let mut used = vec![0usize; workloads];
     let mut planned = Vec::with_capacity(trusts);
     for k in 0..trusts {
@@ -462,12 +487,11 @@ fn plan(spec: &Spec) -> Result<Plan, GenerateError> {
         planned.push(Trust {
             kind,
             cluster: k % central.max(1),
-            service_account: k / central.max(1),
+            service_account: order.get(k / central.max(1)).copied().unwrap_or(0),
             account,
             writer: rng.below(3) == 0,
         });
     }
-    let namespaces = sas.div_ceil(25).max(sas.min(2));
     Ok(Plan {
         org_id: format!("o-{:010x}", rng.next() & 0xFF_FFFF_FFFF),
         accounts,
@@ -475,14 +499,33 @@ fn plan(spec: &Spec) -> Result<Plan, GenerateError> {
         trusts: planned,
         central,
         namespaces,
+        rank,
         spec: spec.clone(),
     })
+}
+
+/// The order in which the trusts pin a shared cluster's service accounts
+/// (`j` is `svc-NNN` of `team-MM` with `NNN = j / namespaces`, `MM = j %
+/// namespaces`): by diagonals, so that the first ones have different names
+/// in different namespaces, and a pinned service account's namesakes in the
+/// other namespaces are left unpinned (the guide's trap) until every name
+/// has been pinned once.
+fn pinning_order(service_accounts: usize, namespaces: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..service_accounts).collect();
+    order.sort_by_key(|&j| {
+        let (name, namespace) = (j / namespaces, j % namespaces);
+        (
+            (namespace + namespaces - name % namespaces) % namespaces,
+            name,
+        )
+    });
+    order
 }
 
 impl Plan {
     /// The trust pinning service account `j` of a centralized cluster.
     fn trust_of(&self, cluster: &Cluster, j: usize) -> Option<usize> {
-        let k = j * self.central + cluster.central?;
+        let k = self.rank.get(j)? * self.central + cluster.central?;
         (k < self.trusts.len()).then_some(k)
     }
 
@@ -591,690 +634,4 @@ fn trap(plan: &Plan) -> Option<Sample> {
                 bucket_arn: format!("arn:aws:s3:::{}", data_bucket(account)),
             })
         })
-}
-
-/// YAML text, line by line.
-struct Text(String);
-
-impl Text {
-    fn line(&mut self, indent: usize, args: fmt::Arguments<'_>) {
-        for _ in 0..indent {
-            self.0.push(' ');
-        }
-        let _ = self.0.write_fmt(args);
-        self.0.push('\n');
-    }
-
-    /// `key: |` and the JSON document indented below it.
-    fn document(&mut self, indent: usize, key: &str, json: &str) {
-        self.line(indent, format_args!("{key}: |"));
-        self.line(indent + 2, format_args!("{json}"));
-    }
-}
-
-fn root_file(plan: &Plan) -> String {
-    let mut t = Text(String::with_capacity(64 * plan.accounts.len() + 4096));
-    t.line(0, format_args!("# A synthetic organization written by `orgtwin generate`: {} accounts, {} clusters, seed {}.", plan.accounts.len(), plan.clusters.len(), plan.spec.seed));
-    t.line(0, format_args!("organization:"));
-    t.line(2, format_args!("id: {}", plan.org_id));
-    t.line(
-        2,
-        format_args!(
-            "management_account: \"{}\"",
-            plan.account(0).map_or("", |a| a.id.as_str())
-        ),
-    );
-    t.line(2, format_args!("organizational_units:"));
-    t.line(4, format_args!("- name: Infrastructure"));
-    t.line(4, format_args!("- name: Workloads"));
-    for (name, parent) in [
-        ("Prod", "Workloads"),
-        ("NonProd", "Workloads"),
-        ("Prod-Regulated", "Prod"),
-    ] {
-        t.line(4, format_args!("- name: {name}"));
-        t.line(6, format_args!("parent: {parent}"));
-    }
-    t.line(0, format_args!("include:"));
-    t.line(2, format_args!("- accounts/*.yaml"));
-    t.line(0, format_args!("scps:"));
-    t.line(2, format_args!("- name: FullAWSAccess"));
-    t.line(
-        4,
-        format_args!("description: Allows access to every operation"),
-    );
-    t.line(
-        4,
-        format_args!("document: {{file: policies/scp-full-aws-access.json}}"),
-    );
-    t.line(4, format_args!("targets:"));
-    for level in [
-        "root",
-        "Infrastructure",
-        "Workloads",
-        "Prod",
-        "NonProd",
-        "Prod-Regulated",
-    ] {
-        t.line(6, format_args!("- {level}"));
-    }
-    for account in &plan.accounts {
-        t.line(6, format_args!("- \"{}\"", account.id));
-    }
-    t.line(2, format_args!("- name: ProtectEksSessionTags"));
-    t.line(
-        4,
-        format_args!(
-            "description: Only platform-admin may set or remove kubernetes-* and eks-* tags"
-        ),
-    );
-    t.line(
-        4,
-        format_args!("document: {{file: policies/scp-protect-eks-session-tags.json}}"),
-    );
-    t.line(4, format_args!("targets: [root]"));
-    t.line(0, format_args!("rcps:"));
-    t.line(2, format_args!("- name: WorkloadsDataPerimeter"));
-    t.line(
-        4,
-        format_args!(
-            "description: Deny S3 and role assumption to principals outside the organization"
-        ),
-    );
-    t.line(
-        4,
-        format_args!("document: {{file: policies/rcp-data-perimeter.json}}"),
-    );
-    t.line(4, format_args!("targets: [Workloads]"));
-    t.0
-}
-
-fn statement(sid: &str, actions: &[&str], resource: &str) -> String {
-    let actions: Vec<String> = actions.iter().map(|a| format!("\"{a}\"")).collect();
-    format!(
-        r#"{{"Sid": "{sid}", "Effect": "Allow", "Action": [{}], "Resource": "{resource}"}}"#,
-        actions.join(", ")
-    )
-}
-
-fn policy(statements: &[String]) -> String {
-    format!(
-        r#"{{"Version": "2012-10-17", "Statement": [{}]}}"#,
-        statements.join(", ")
-    )
-}
-
-fn service_trust(service: &str) -> String {
-    format!(
-        r#"{{"Version": "2012-10-17", "Statement": [{{"Effect": "Allow", "Principal": {{"Service": "{service}.amazonaws.com"}}, "Action": "sts:AssumeRole"}}]}}"#
-    )
-}
-
-fn shared_policies(plan: &Plan) -> Vec<(String, String)> {
-    let management = plan.account(0).map_or("", |a| a.id.as_str());
-    let mut out = vec![
-        (
-            "policies/scp-full-aws-access.json".to_string(),
-            policy(&[statement("FullAWSAccess", &["*"], "*")]),
-        ),
-        (
-            "policies/scp-protect-eks-session-tags.json".to_string(),
-            r#"{"Version": "2012-10-17", "Statement": [
-  {"Sid": "DenyTaggingWithEksKeys", "Effect": "Deny",
-   "Action": ["iam:TagRole", "iam:TagUser", "iam:UntagRole", "iam:UntagUser"], "Resource": "*",
-   "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": ["kubernetes-*", "eks-*"]},
-                 "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/platform-admin"}}},
-  {"Sid": "DenyTagOnCreateWithEksKeys", "Effect": "Deny",
-   "Action": ["iam:CreateRole", "iam:CreateUser"], "Resource": "*",
-   "Condition": {"ForAnyValue:StringLike": {"aws:TagKeys": ["kubernetes-*", "eks-*"]},
-                 "ArnNotLike": {"aws:PrincipalArn": "arn:aws:iam::*:role/platform-admin"}}}]}
-"#
-            .to_string(),
-        ),
-        (
-            "policies/rcp-data-perimeter.json".to_string(),
-            format!(
-                r#"{{"Version": "2012-10-17", "Statement": [
-  {{"Sid": "EnforceOrgIdentities", "Effect": "Deny", "Principal": "*",
-   "Action": ["s3:*", "sts:AssumeRole", "sts:SetContext", "sts:SetSourceIdentity", "sts:TagSession"],
-   "Resource": "*",
-   "Condition": {{"StringNotEqualsIfExists": {{"aws:PrincipalOrgID": "{}"}},
-                 "BoolIfExists": {{"aws:PrincipalIsAWSService": "false"}}}}}}]}}
-"#,
-                plan.org_id
-            ),
-        ),
-        (
-            "policies/trust-management-account.json".to_string(),
-            format!(
-                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "FromManagementAccount", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{management}:root"}}, "Action": "sts:AssumeRole"}}]}}"#
-            ),
-        ),
-        (
-            "policies/trust-eks-pod-identity.json".to_string(),
-            r#"{"Version": "2012-10-17", "Statement": [{"Sid": "AllowEksAuthToAssumeRoleForPodIdentity", "Effect": "Allow", "Principal": {"Service": "pods.eks.amazonaws.com"}, "Action": ["sts:AssumeRole", "sts:TagSession"]}]}"#.to_string(),
-        ),
-        (
-            "policies/assume-platform-admin.json".to_string(),
-            policy(&[statement(
-                "AssumePlatformAdmin",
-                &["sts:AssumeRole"],
-                "arn:aws:iam::*:role/platform-admin",
-            )]),
-        ),
-    ];
-    for (_, service) in FILLERS {
-        out.push((
-            format!("policies/trust-{service}.json"),
-            service_trust(service),
-        ));
-    }
-    out
-}
-
-fn data_bucket_policy(plan: &Plan, account: &Account) -> String {
-    let bucket = data_bucket(account);
-    let mut statements = vec![format!(
-        r#"{{"Sid": "OnlyPlatformAdminChangesTheBucket", "Effect": "Deny", "Principal": "*", "Action": ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"], "Resource": "arn:aws:s3:::{bucket}", "Condition": {{"ArnNotLike": {{"aws:PrincipalArn": ["arn:aws:iam::{id}:role/platform-admin", "arn:aws:iam::{id}:root"]}}}}}}"#,
-        id = account.id
-    )];
-    if let Some(reader) = account.reader.and_then(|r| plan.account(r)) {
-        statements.push(format!(
-            r#"{{"Sid": "NeighbourPodsReadReports", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{}:role/eks-local-pod"}}, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{bucket}/reports/*"}}"#,
-            reader.id
-        ));
-    }
-    policy(&statements)
-}
-
-fn account_file(plan: &Plan, index: usize, account: &Account, summary: &mut Summary) -> String {
-    let mut t = Text(String::with_capacity(16_384));
-    t.line(0, format_args!("accounts:"));
-    t.line(2, format_args!("- id: \"{}\"", account.id));
-    t.line(4, format_args!("name: {}", account.name));
-    t.line(4, format_args!("email: aws+{}@example.com", account.name));
-    t.line(4, format_args!("parent: {}", account.parent));
-    buckets(&mut t, plan, index, account, summary);
-    clusters(&mut t, plan, account, summary);
-    t.line(4, format_args!("iam:"));
-    t.line(6, format_args!("roles:"));
-    let roles = roles(&mut t, plan, account);
-    summary.roles += roles;
-    users(&mut t, index, account, summary);
-    oidc_providers(&mut t, plan, account);
-    t.0
-}
-
-fn buckets(t: &mut Text, plan: &Plan, index: usize, account: &Account, summary: &mut Summary) {
-    let artifacts = account.kind == Kind::Cluster && index == 1;
-    if account.kind != Kind::Workload && !artifacts {
-        return;
-    }
-    t.line(4, format_args!("s3:"));
-    t.line(6, format_args!("buckets:"));
-    if artifacts {
-        let name = format!("org-shared-artifacts-{}", account.id);
-        t.line(8, format_args!("- name: {name}"));
-        t.document(
-            10,
-            "policy",
-            &format!(
-                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "OrganizationReads", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{name}/*", "Condition": {{"StringEquals": {{"aws:PrincipalOrgID": "{}"}}}}}}]}}"#,
-                plan.org_id
-            ),
-        );
-        summary.buckets += 1;
-        return;
-    }
-    t.line(8, format_args!("- name: {}", data_bucket(account)));
-    t.line(
-        10,
-        format_args!(
-            "policy: {{file: ../policies/buckets/{}.json}}",
-            data_bucket(account)
-        ),
-    );
-    t.line(
-        10,
-        format_args!(
-            "tags: {{workload: {}, data-classification: internal}}",
-            account.name
-        ),
-    );
-    if account.object {
-        t.line(10, format_args!("objects:"));
-        t.line(12, format_args!("- key: reports/summary.csv"));
-        t.line(14, format_args!("content_type: text/csv"));
-        t.line(14, format_args!("content: |"));
-        t.line(16, format_args!("team,total"));
-        t.line(16, format_args!("{},{}", account.name, account.id));
-    }
-    summary.buckets += 1;
-    if account.logs {
-        t.line(
-            8,
-            format_args!("- name: {}-logs-{}", account.name, account.id),
-        );
-        summary.buckets += 1;
-    }
-}
-
-fn clusters(t: &mut Text, plan: &Plan, account: &Account, summary: &mut Summary) {
-    let indices: Vec<usize> = account
-        .clusters
-        .iter()
-        .copied()
-        .chain(account.hosts)
-        .collect();
-    if indices.is_empty() {
-        return;
-    }
-    t.line(4, format_args!("eks:"));
-    t.line(6, format_args!("clusters:"));
-    let sas = plan.spec.service_accounts_per_cluster;
-    for cluster in indices.iter().filter_map(|&c| plan.clusters.get(c)) {
-        t.line(8, format_args!("- name: {}", cluster.name));
-        t.line(10, format_args!("region: {}", cluster.region));
-        t.line(10, format_args!("oidc_issuer_id: {}", cluster.issuer_id));
-        t.line(10, format_args!("service_accounts:"));
-        let mut associations = Vec::new();
-        for j in 0..sas {
-            let (ns, sa) = (plan.namespace(j), plan.service_account(j));
-            let trust = plan.trust_of(cluster, j).and_then(|k| plan.trusts.get(k));
-            let irsa = trust.filter(|t| t.kind == TrustKind::Irsa);
-            match irsa {
-                Some(trust) => {
-                    t.line(12, format_args!("- namespace: {ns}"));
-                    t.line(14, format_args!("name: {sa}"));
-                    t.line(14, format_args!("annotations:"));
-                    t.line(
-                        16,
-                        format_args!(
-                            "eks.amazonaws.com/role-arn: \"{}\"",
-                            plan.trust_role(trust).1
-                        ),
-                    );
-                    summary.irsa_service_accounts += 1;
-                }
-                None => t.line(12, format_args!("- {{namespace: {ns}, name: {sa}}}")),
-            }
-            let role = |name: &str| format!("arn:aws:iam::{}:role/{name}", account.id);
-            let association = match (cluster.central, trust) {
-                (None, _) if j % 2 == 0 => Some((role("eks-local-pod"), None)),
-                (None, _) => None,
-                (Some(_), Some(trust)) => match trust.kind {
-                    TrustKind::Abac => Some((role("eks-pod-chain"), None)),
-                    TrustKind::Target => {
-                        Some((role("eks-pod-target"), Some(plan.trust_role(trust).1)))
-                    }
-                    TrustKind::Irsa => None,
-                },
-                (Some(_), None) if chained_unpinned(j) => Some((role("eks-pod-chain"), None)),
-                (Some(_), None) => None,
-            };
-            if let Some(association) = association {
-                associations.push((ns, sa, association));
-            }
-        }
-        summary.service_accounts += sas;
-        if associations.is_empty() {
-            continue;
-        }
-        t.line(10, format_args!("pod_identity_associations:"));
-        for (ns, sa, (role, target)) in &associations {
-            t.line(12, format_args!("- namespace: {ns}"));
-            t.line(14, format_args!("service_account: {sa}"));
-            t.line(14, format_args!("role_arn: \"{role}\""));
-            if let Some(target) = target {
-                t.line(14, format_args!("target_role_arn: \"{target}\""));
-            }
-        }
-        summary.associations += associations.len();
-    }
-}
-
-/// One role: name, description, trust, inline policy, managed policies.
-struct RoleText<'a> {
-    name: &'a str,
-    description: &'a str,
-    trust: Document<'a>,
-    inline: Option<(&'a str, String)>,
-    managed: &'a [&'a str],
-}
-
-enum Document<'a> {
-    File(&'a str),
-    Json(String),
-}
-
-fn role(t: &mut Text, r: RoleText<'_>) {
-    t.line(8, format_args!("- name: {}", r.name));
-    t.line(10, format_args!("description: \"{}\"", r.description));
-    match &r.trust {
-        Document::File(path) => t.line(10, format_args!("trust_policy: {{file: {path}}}")),
-        Document::Json(json) => t.document(10, "trust_policy", json),
-    }
-    if let Some((name, json)) = &r.inline {
-        t.line(10, format_args!("inline_policies:"));
-        t.line(12, format_args!("- name: {name}"));
-        t.document(14, "document", json);
-    }
-    if !r.managed.is_empty() {
-        t.line(10, format_args!("managed_policies:"));
-        for arn in r.managed {
-            t.line(12, format_args!("- {arn}"));
-        }
-    }
-}
-
-const ADMIN: &str = "arn:aws:iam::aws:policy/AdministratorAccess";
-const READ_ONLY: &str = "arn:aws:iam::aws:policy/ReadOnlyAccess";
-const S3_READ_ONLY: &str = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess";
-
-/// Writes the account's roles; returns how many.
-fn roles(t: &mut Text, plan: &Plan, account: &Account) -> usize {
-    let mut count = 0;
-    let bucket = format!("arn:aws:s3:::{}", data_bucket(account));
-    if account.kind != Kind::Management {
-        role(
-            t,
-            RoleText {
-                name: "platform-admin",
-                description: "The platform team, from the management account",
-                trust: Document::File("../policies/trust-management-account.json"),
-                inline: None,
-                managed: &[ADMIN],
-            },
-        );
-        role(
-            t,
-            RoleText {
-                name: "security-audit",
-                description: "The security team's read-only audit, from the management account",
-                trust: Document::File("../policies/trust-management-account.json"),
-                inline: None,
-                managed: &[READ_ONLY],
-            },
-        );
-        count += 2;
-    }
-    if account.kind == Kind::Cluster {
-        role(
-            t,
-            RoleText {
-                name: "eks-pod-chain",
-                description: "Pod Identity role of the shared clusters; only chains into abac-* roles",
-                trust: Document::File("../policies/trust-eks-pod-identity.json"),
-                inline: Some((
-                    "ChainIntoWorkloadAccounts",
-                    policy(&[statement(
-                        "AssumeAbacRoles",
-                        &["sts:AssumeRole", "sts:TagSession"],
-                        "arn:aws:iam::*:role/abac-*",
-                    )]),
-                )),
-                managed: &[],
-            },
-        );
-        role(
-            t,
-            RoleText {
-                name: "eks-pod-target",
-                description: "First role of associations with a target role; only reaches target-* roles",
-                trust: Document::File("../policies/trust-eks-pod-identity.json"),
-                inline: Some((
-                    "AssumeTargetRoles",
-                    policy(&[statement(
-                        "AssumeTargetRoles",
-                        &["sts:AssumeRole", "sts:TagSession"],
-                        "arn:aws:iam::*:role/target-*",
-                    )]),
-                )),
-                managed: &[],
-            },
-        );
-        count += 2;
-    }
-    if account.hosts.is_some() {
-        let mut statements = vec![
-            statement("ListData", &["s3:ListBucket"], &bucket),
-            statement("ReadData", &["s3:GetObject"], &format!("{bucket}/*")),
-        ];
-        let neighbour = plan.accounts.iter().find(|a| {
-            a.reader
-                .is_some_and(|r| plan.account(r).is_some_and(|h| h.id == account.id))
-        });
-        if let Some(neighbour) = neighbour {
-            statements.push(statement(
-                "ReadNeighbourReports",
-                &["s3:GetObject"],
-                &format!("arn:aws:s3:::{}/reports/*", data_bucket(neighbour)),
-            ));
-        }
-        role(
-            t,
-            RoleText {
-                name: "eks-local-pod",
-                description: "Pod Identity role of this account's own cluster",
-                trust: Document::File("../policies/trust-eks-pod-identity.json"),
-                inline: Some(("ReadData", policy(&statements))),
-                managed: &[],
-            },
-        );
-        count += 1;
-    }
-    if account.deploy {
-        let ci = plan.account(1).map_or("", |a| a.id.as_str());
-        role(
-            t,
-            RoleText {
-                name: "deploy-role",
-                description: "Deployments by the CI system, with an external id",
-                trust: Document::Json(format!(
-                    r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "CiDeployerWithExternalId", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{ci}:user/ci-deployer"}}, "Action": "sts:AssumeRole", "Condition": {{"StringEquals": {{"sts:ExternalId": "deploy-{}"}}}}}}]}}"#,
-                    account.id
-                )),
-                inline: Some((
-                    "Deploy",
-                    policy(&[statement(
-                        "WriteData",
-                        &["s3:PutObject"],
-                        &format!("{bucket}/*"),
-                    )]),
-                )),
-                managed: &[],
-            },
-        );
-        count += 1;
-    }
-    for trust in account.trusts.iter().filter_map(|&k| plan.trusts.get(k)) {
-        trust_role(t, plan, trust, &bucket);
-        count += 1;
-    }
-    let mut filler = 0;
-    while count < plan.spec.roles_per_account {
-        let (prefix, service) = FILLERS
-            .get(filler % FILLERS.len())
-            .copied()
-            .unwrap_or(("ec2-app", "ec2"));
-        let name = format!("{prefix}-{:02}", filler / FILLERS.len() + 1);
-        let trust = format!("../policies/trust-{service}.json");
-        let inline = (account.kind == Kind::Workload && service == "ec2").then(|| {
-            (
-                "ReadWriteData",
-                policy(&[statement(
-                    "ReadWriteData",
-                    &["s3:GetObject", "s3:PutObject"],
-                    &format!("{bucket}/*"),
-                )]),
-            )
-        });
-        let managed: &[&str] = if service == "lambda" {
-            &[S3_READ_ONLY]
-        } else {
-            &[]
-        };
-        role(
-            t,
-            RoleText {
-                name: &name,
-                description: "A service's role: not reachable from pods or users",
-                trust: Document::File(&trust),
-                inline,
-                managed,
-            },
-        );
-        filler += 1;
-        count += 1;
-    }
-    count
-}
-
-fn trust_role(t: &mut Text, plan: &Plan, trust: &Trust, bucket: &str) {
-    let (Some(cluster), Some(cluster_account)) = (
-        plan.clusters.get(trust.cluster),
-        plan.clusters
-            .get(trust.cluster)
-            .and_then(|c| plan.account(c.account)),
-    ) else {
-        return;
-    };
-    let (name, _) = plan.trust_role(trust);
-    let ns = plan.namespace(trust.service_account);
-    let sa = plan.service_account(trust.service_account);
-    let cluster_arn = plan.cluster_arn(cluster);
-    let tags = |prefix: &str| {
-        format!(
-            r#""{prefix}/eks-cluster-arn": "{cluster_arn}", "{prefix}/kubernetes-namespace": "{ns}", "{prefix}/kubernetes-service-account": "{sa}""#
-        )
-    };
-    let (trust_json, description) = match trust.kind {
-        TrustKind::Abac => (
-            format!(
-                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "PodsOfTheSharedCluster", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{}:root"}}, "Action": ["sts:AssumeRole", "sts:TagSession"], "Condition": {{"StringEquals": {{{}}}}}}}]}}"#,
-                cluster_account.id,
-                tags("aws:PrincipalTag")
-            ),
-            "ABAC: one service account of a shared cluster, chained from eks-pod-chain",
-        ),
-        TrustKind::Target => (
-            format!(
-                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "TargetOfTheAssociation", "Effect": "Allow", "Principal": {{"AWS": "arn:aws:iam::{}:role/eks-pod-target"}}, "Action": ["sts:AssumeRole", "sts:TagSession"], "Condition": {{"StringEquals": {{{}}}}}}}]}}"#,
-                cluster_account.id,
-                tags("aws:RequestTag")
-            ),
-            "Target role of one service account's Pod Identity association",
-        ),
-        TrustKind::Irsa => {
-            let issuer = cluster.issuer_host_path();
-            let account = plan.account(trust.account).map_or("", |a| a.id.as_str());
-            (
-                format!(
-                    r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "ServiceAccountOfTheSharedCluster", "Effect": "Allow", "Principal": {{"Federated": "arn:aws:iam::{account}:oidc-provider/{issuer}"}}, "Action": "sts:AssumeRoleWithWebIdentity", "Condition": {{"StringEquals": {{"{issuer}:sub": "system:serviceaccount:{ns}:{sa}", "{issuer}:aud": "sts.amazonaws.com"}}}}}}]}}"#
-                ),
-                "IRSA: one service account of a shared cluster",
-            )
-        }
-    };
-    let objects = match trust.kind {
-        TrustKind::Target => format!("{bucket}/reports/*"),
-        _ => format!("{bucket}/*"),
-    };
-    let object_actions: &[&str] = if trust.writer {
-        &["s3:GetObject", "s3:PutObject"]
-    } else {
-        &["s3:GetObject"]
-    };
-    role(
-        t,
-        RoleText {
-            name: &name,
-            description,
-            trust: Document::Json(trust_json),
-            inline: Some((
-                "WorkloadData",
-                policy(&[
-                    statement("ListData", &["s3:ListBucket"], bucket),
-                    statement("ObjectsOfTheWorkload", object_actions, &objects),
-                ]),
-            )),
-            managed: &[],
-        },
-    );
-}
-
-fn users(t: &mut Text, index: usize, account: &Account, summary: &mut Summary) {
-    match (account.kind, index) {
-        (Kind::Management, _) => {
-            t.line(6, format_args!("users:"));
-            for name in ["platform-engineer-1", "platform-engineer-2"] {
-                t.line(8, format_args!("- name: {name}"));
-                t.line(10, format_args!("groups: [platform-engineers]"));
-            }
-            t.line(8, format_args!("- name: security-auditor"));
-            t.line(10, format_args!("inline_policies:"));
-            t.line(12, format_args!("- name: AssumeSecurityAudit"));
-            t.document(
-                14,
-                "document",
-                &policy(&[statement(
-                    "AssumeSecurityAudit",
-                    &["sts:AssumeRole"],
-                    "arn:aws:iam::*:role/security-audit",
-                )]),
-            );
-            t.line(6, format_args!("groups:"));
-            t.line(8, format_args!("- name: platform-engineers"));
-            t.line(10, format_args!("managed_policies:"));
-            t.line(
-                12,
-                format_args!("- arn:aws:iam::{}:policy/AssumePlatformAdmin", account.id),
-            );
-            t.line(6, format_args!("policies:"));
-            t.line(8, format_args!("- name: AssumePlatformAdmin"));
-            t.line(
-                10,
-                format_args!("document: {{file: ../policies/assume-platform-admin.json}}"),
-            );
-            summary.users += 3;
-        }
-        (Kind::Cluster, 1) => {
-            t.line(6, format_args!("users:"));
-            t.line(8, format_args!("- name: ci-deployer"));
-            t.line(10, format_args!("inline_policies:"));
-            t.line(12, format_args!("- name: AssumeDeployRoles"));
-            t.document(
-                14,
-                "document",
-                &policy(&[statement(
-                    "AssumeDeployRoles",
-                    &["sts:AssumeRole"],
-                    "arn:aws:iam::*:role/deploy-role",
-                )]),
-            );
-            summary.users += 1;
-        }
-        _ => {}
-    }
-}
-
-fn oidc_providers(t: &mut Text, plan: &Plan, account: &Account) {
-    let mut issuers: Vec<String> = account
-        .trusts
-        .iter()
-        .filter_map(|&k| plan.trusts.get(k))
-        .filter(|trust| trust.kind == TrustKind::Irsa)
-        .filter_map(|trust| plan.clusters.get(trust.cluster))
-        .map(Cluster::issuer_host_path)
-        .collect();
-    issuers.sort();
-    issuers.dedup();
-    if issuers.is_empty() {
-        return;
-    }
-    t.line(6, format_args!("oidc_providers:"));
-    for issuer in issuers {
-        t.line(8, format_args!("- url: https://{issuer}"));
-        t.line(10, format_args!("client_ids: [sts.amazonaws.com]"));
-    }
 }
