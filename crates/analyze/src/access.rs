@@ -14,7 +14,7 @@ use orgtwin_model::Model;
 use orgtwin_policy::{Context, Decision, NamedPolicy, ResourcePolicyKind};
 use serde::Serialize;
 
-use crate::buckets::{Buckets, Holder, Resource};
+use crate::buckets::{Buckets, Holder};
 use crate::reach::{Analysis, Hop, Start, allowed_by, caller_label};
 
 /// The S3 actions `paths` and `diff` look at, with whether each is on the
@@ -81,20 +81,20 @@ pub fn decide(
     authorize(model, caller, &ask, now).decision
 }
 
-/// [`decide`] for a resource of a bucket of the model, its owner and policy
+/// [`decide`] for a resource in a bucket of the model, its owner and policy
 /// looked up in the index: the same question to the engine.
 fn decide_in_bucket(
     model: &Model,
     buckets: &Buckets<'_>,
     caller: &Caller,
-    resource: &Resource,
+    (action, resource, bucket): (&str, &str, usize),
     now: orgtwin_policy::Timestamp,
 ) -> Decision {
-    let entry = buckets.entries.get(resource.bucket);
+    let entry = buckets.entries.get(bucket);
     let context = Context::default();
     let ask = Ask {
-        action: resource.action,
-        resource: &resource.arn,
+        action,
+        resource,
         resource_account: entry.map(|e| e.owner),
         resource_policy: entry
             .and_then(|e| e.policy.as_ref())
@@ -152,6 +152,9 @@ fn is_role_action(action: &str) -> bool {
 /// its shortest path.
 pub fn who_can(model: &Model, analysis: &Analysis, action: &str, resource: &str) -> Vec<Access> {
     let mut out = Vec::new();
+    let buckets = Buckets::new(model);
+    let bucket = buckets.bucket_of(resource);
+    let mut holders: HashMap<usize, Holder> = HashMap::new();
     for (start, reached) in analysis.starts.iter().zip(&analysis.reached) {
         if is_role_action(action) {
             // Getting the role's session is the access; the path says how.
@@ -170,12 +173,30 @@ pub fn who_can(model: &Model, analysis: &Analysis, action: &str, resource: &str)
             continue;
         }
         // `reached` is in breadth-first order: the first that may is the
-        // shortest way.
+        // shortest way. In a bucket of the model, only the sessions some
+        // policy could allow are asked.
         for r in reached {
             let Some(caller) = analysis.nodes.get(r.node) else {
                 continue;
             };
-            let decision = decide(model, caller, action, resource, analysis.now);
+            let decision = match bucket {
+                Some(bucket) => {
+                    let holder = holders
+                        .entry(r.node)
+                        .or_insert_with(|| buckets.holder(model, caller));
+                    if !buckets.could(holder, action, resource, bucket) {
+                        continue;
+                    }
+                    decide_in_bucket(
+                        model,
+                        &buckets,
+                        caller,
+                        (action, resource, bucket),
+                        analysis.now,
+                    )
+                }
+                None => decide(model, caller, action, resource, analysis.now),
+            };
             if decision.is_allowed() {
                 let mut path = r.path.clone();
                 path.push(Hop {
@@ -269,10 +290,11 @@ fn accesses_in<'h>(
                 let Some(resource) = buckets.resources.get(index) else {
                     continue;
                 };
-                if granted.contains(&index) || !buckets.could(holder, resource) {
+                let asked = (resource.action, resource.arn.as_str(), resource.bucket);
+                if granted.contains(&index) || !buckets.could(holder, asked.0, asked.1, bucket) {
                     continue;
                 }
-                let decision = decide_in_bucket(model, buckets, caller, resource, analysis.now);
+                let decision = decide_in_bucket(model, buckets, caller, asked, analysis.now);
                 if decision.is_allowed() {
                     granted.insert(index);
                     let mut path = r.path.clone();

@@ -44,7 +44,8 @@ pub(crate) struct Buckets<'m> {
     pub entries: Vec<Entry<'m>>,
     /// Every bucket's resources, in the order of `access::resources`.
     pub resources: Vec<Resource>,
-    /// Buckets by owner.
+    /// Buckets by name and by owner.
+    by_name: HashMap<&'m str, usize>,
     own: HashMap<&'m str, Vec<usize>>,
     /// Buckets whose policy has an `Allow` naming a principal of the account.
     named: HashMap<String, Vec<usize>>,
@@ -58,6 +59,7 @@ impl<'m> Buckets<'m> {
         let mut index = Buckets {
             entries: Vec::new(),
             resources: Vec::new(),
+            by_name: HashMap::new(),
             own: HashMap::new(),
             named: HashMap::new(),
             anyone: Vec::new(),
@@ -118,6 +120,7 @@ impl<'m> Buckets<'m> {
                 for a in accounts {
                     index.named.entry(a).or_default().push(id);
                 }
+                index.by_name.insert(bucket.name.as_str(), id);
                 index.own.entry(account.id.as_str()).or_default().push(id);
                 index.entries.push(Entry {
                     owner: account.id.as_str(),
@@ -152,12 +155,21 @@ impl<'m> Buckets<'m> {
         }
     }
 
-    /// Whether some `Allow` could let `holder` perform `resource`'s action.
-    pub fn could(&self, holder: &Holder, resource: &Resource) -> bool {
-        let Some(entry) = self.entries.get(resource.bucket) else {
+    /// The bucket an S3 ARN (`arn:aws:s3:::BUCKET` or `.../KEY`) is in,
+    /// when the model has it.
+    pub fn bucket_of(&self, arn: &str) -> Option<usize> {
+        let rest = arn.strip_prefix("arn:aws:s3:::")?;
+        let name = rest.split('/').next().unwrap_or(rest);
+        self.by_name.get(name).copied()
+    }
+
+    /// Whether some `Allow` could let `holder` perform `action` on `arn`,
+    /// in `bucket`.
+    pub fn could(&self, holder: &Holder, action: &str, arn: &str, bucket: usize) -> bool {
+        let Some(entry) = self.entries.get(bucket) else {
             return false;
         };
-        let applies = |s: &Statement| could_apply(s, resource.action, &resource.arn, &self.empty);
+        let applies = |s: &Statement| could_apply(s, action, arn, &self.empty);
         let identity = holder
             .identity
             .iter()

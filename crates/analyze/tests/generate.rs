@@ -3,7 +3,7 @@
 //! has the paths it means to have (each kind of cross-account trust reaches
 //! its bucket, the trap does not). On it, the analyzer's pruning is checked
 //! against brute force: no role the engine would let a session into, and no
-//! bucket action the engine would allow, is missed.
+//! bucket action the engine would allow, is missed (by `grants` or `who-can`).
 
 // Test code: a failed unwrap is a failed test.
 #![allow(
@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use orgtwin_analyze::access::{Grant, decide, resources};
 use orgtwin_analyze::generate::{GenerateError, Generated, Spec, TrustKind, generate};
 use orgtwin_analyze::reach::MAX_HOPS;
-use orgtwin_analyze::{analyze, grants};
+use orgtwin_analyze::{analyze, grants, who_can};
 use orgtwin_identity::{AssumeRoleRequest, Caller, IdSource, assume_role};
 use orgtwin_model::Model;
 use orgtwin_policy::Timestamp;
@@ -256,6 +256,18 @@ fn pruning_misses_no_role_and_no_bucket_action() {
             }
         }
         assert_eq!(grants(&model, &analysis), brute);
+        for (action, resource) in &on_buckets {
+            let found: BTreeSet<String> = who_can(&model, &analysis, action, resource)
+                .iter()
+                .map(|a| a.start.label())
+                .collect();
+            let expected: BTreeSet<String> = brute
+                .iter()
+                .filter(|g| &g.action == action && &g.resource == resource)
+                .map(|g| g.start.clone())
+                .collect();
+            assert_eq!(found, expected, "who can {action} {resource}");
+        }
     }
 }
 
