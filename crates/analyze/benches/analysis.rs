@@ -57,7 +57,8 @@ fn main() {
         .collect();
     print_machine();
     println!(
-        "{:>8} {:>7} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>8} {:>8} {:>9} {:>9}",
+        "{:>8} {:>7} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7} {:>8} {:>8} {:>8} {:>9} {:>10} \
+         {:>9}",
         "accounts",
         "roles",
         "clusters",
@@ -70,6 +71,7 @@ fn main() {
         "reach s",
         "grants s",
         "us/edge",
+        "loaded MiB",
         "peak MiB"
     );
     let exe = std::env::current_exe().expect("the benchmark's own path");
@@ -156,6 +158,8 @@ struct Row {
     load: f64,
     reach: f64,
     grants_seconds: f64,
+    /// Resident after loading, before the analysis.
+    loaded_mib: f64,
     peak_mib: f64,
 }
 
@@ -175,6 +179,7 @@ impl Row {
             load: next().parse().ok()?,
             reach: next().parse().ok()?,
             grants_seconds: next().parse().ok()?,
+            loaded_mib: next().parse().ok()?,
             peak_mib: next().parse().ok()?,
         })
     }
@@ -186,7 +191,7 @@ impl Row {
     fn print(&self) {
         println!(
             "{:>8} {:>7} {:>8} {:>9} {:>7} {:>9} {:>7} {:>7.2} {:>8.2} {:>8.2} {:>8.2} \
-             {:>9.2} {:>9.0}",
+             {:>9.2} {:>10.0} {:>9.0}",
             self.accounts,
             self.roles,
             self.clusters,
@@ -199,6 +204,7 @@ impl Row {
             self.reach,
             self.grants_seconds,
             self.per_edge_us(),
+            self.loaded_mib,
             self.peak_mib
         );
     }
@@ -224,6 +230,7 @@ fn child(accounts: usize) {
         .unwrap_or_else(|e| panic!("the generated model loads: {e:?}"));
     let load_s = started.elapsed().as_secs_f64();
     drop(generated.files);
+    let loaded_mib = status_mib("VmRSS:");
 
     let now = Timestamp::from_unix_seconds(NOW);
     let started = Instant::now();
@@ -236,7 +243,8 @@ fn child(accounts: usize) {
 
     let s = &generated.summary;
     println!(
-        "ROW {} {} {} {} {} {} {} {generate_s:.3} {load_s:.3} {reach_s:.3} {grants_s:.3} {:.1}",
+        "ROW {} {} {} {} {} {} {} {generate_s:.3} {load_s:.3} {reach_s:.3} {grants_s:.3} {:.1} \
+         {:.1}",
         s.accounts,
         s.roles,
         s.clusters,
@@ -244,17 +252,19 @@ fn child(accounts: usize) {
         s.cross_account_trusts,
         analysis.decisions,
         grants.len(),
-        peak_mib()
+        loaded_mib,
+        status_mib("VmHWM:")
     );
 }
 
-/// `VmHWM`: the peak resident set of this process, in MiB.
-fn peak_mib() -> f64 {
+/// A figure of `/proc/self/status` in MiB: `VmHWM:` (the peak resident
+/// set) or `VmRSS:` (the resident set now).
+fn status_mib(field: &str) -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|status| {
             status.lines().find_map(|l| {
-                let kb = l.strip_prefix("VmHWM:")?.trim().strip_suffix("kB")?;
+                let kb = l.strip_prefix(field)?.trim().strip_suffix("kB")?;
                 kb.trim().parse::<f64>().ok()
             })
         })
