@@ -30,7 +30,7 @@ use orgtwin_identity::{
     AssumeRoleRequest, Caller, IdSource, Pod, Session, TokenIdentity, WebIdentityRequest,
     assume_role, pod_identity_session, web_identity_session,
 };
-use orgtwin_model::{Model, Role};
+use orgtwin_model::{Cluster, Model, Role};
 use orgtwin_policy::policy::Statement;
 use orgtwin_policy::principal::PrincipalKind;
 use orgtwin_policy::{Context, Decision, Principal, Timestamp};
@@ -402,6 +402,7 @@ pub fn starts(model: &Model) -> Vec<Start> {
 /// its service account has neither an association nor an IRSA annotation.
 fn entry(
     model: &Model,
+    clusters: &HashMap<&str, &Cluster>,
     start: &Start,
     now: Timestamp,
     ids: &mut Counter,
@@ -424,7 +425,7 @@ fn entry(
         });
         return Ok(user.map(|(account, name)| (Caller::User { account, name }, Vec::new())));
     };
-    let Some((_, found)) = model.cluster(cluster) else {
+    let Some(found) = clusters.get(cluster.as_str()).copied() else {
         return Ok(None);
     };
     let pod_name = format!("{service_account}-pod");
@@ -522,8 +523,13 @@ pub fn analyze(model: &Model, now: Timestamp) -> Analysis {
     let threads = std::thread::available_parallelism().map_or(1, usize::from);
     let index = TrustIndex::new(model);
     let starts = starts(model);
+    // Cluster names are unique in the model.
+    let clusters: HashMap<&str, &Cluster> = model
+        .clusters()
+        .map(|(_, c)| (c.name.as_str(), c))
+        .collect();
     let entries = crate::parallel::map(&starts, threads, |start| {
-        entry(model, start, now, &mut Counter(0))
+        entry(model, &clusters, start, now, &mut Counter(0))
     });
     let mut analysis = Analysis {
         starts,
