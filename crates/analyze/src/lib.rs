@@ -14,6 +14,7 @@
 pub mod access;
 mod buckets;
 pub mod compare;
+pub mod findings;
 pub mod generate;
 mod parallel;
 pub mod reach;
@@ -22,5 +23,6 @@ pub mod workloads;
 
 pub use access::{Access, Grant, diff, grants, who_can};
 pub use compare::{Comparison, Layout, Quota, compare};
+pub use findings::{Finding, Severity, findings};
 pub use reach::{Analysis, Hop, Refusal, Start, analyze};
 pub use workloads::{Mechanism, Workload, workloads};

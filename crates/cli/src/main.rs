@@ -110,10 +110,19 @@ enum Command {
         #[arg(long, env = "ORGTWIN_ENDPOINT")]
         endpoint: Option<String>,
     },
-    /// Check a model and report every problem with file, line and field.
+    /// Check a model and report every problem with file, line and field;
+    /// then the findings: the mistakes the EKS multi-account guide warns
+    /// about (docs/findings.md).
     Check {
         /// The model's root YAML file; the embedded example when absent.
         model: Option<PathBuf>,
+        /// How findings are printed: `table`, `json` or `sarif`.
+        #[arg(long, default_value = "table")]
+        format: String,
+        /// Exit 1 when a finding is at or above this severity: `low`,
+        /// `medium`, `high` or `critical`. Findings alone never fail otherwise.
+        #[arg(long, value_name = "SEVERITY")]
+        fail_on: Option<String>,
     },
     /// Every workload and principal that can perform ACTION on RESOURCE, each
     /// with its shortest path and the statements that allow each hop.
@@ -306,7 +315,11 @@ fn main() -> ExitCode {
             user.as_deref(),
             endpoint.as_deref(),
         ),
-        Command::Check { model } => twin::check(model.as_deref()),
+        Command::Check {
+            model,
+            format,
+            fail_on,
+        } => twin::check(model.as_deref(), &format, fail_on.as_deref()),
         Command::WhoCan {
             action,
             resource,

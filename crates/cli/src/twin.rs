@@ -255,8 +255,25 @@ fn model_user_key(
         .ok_or_else(|| format!("user `{}` has no active access key", user.name))
 }
 
-/// `orgtwin check [MODEL]`.
-pub fn check(model: Option<&Path>) -> ExitCode {
+/// `orgtwin check [MODEL] [--format table|json|sarif] [--fail-on SEVERITY]`:
+/// the model's problems (exit 1), or its summary and its findings (exit 1
+/// only when one is at or above `--fail-on`); exit 2 for a bad flag.
+pub fn check(model: Option<&Path>, format: &str, fail_on: Option<&str>) -> ExitCode {
+    use orgtwin_analyze::findings::{self, Format, Severity};
+    let format = match Format::parse(format) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: --format: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let fail_on = match fail_on.map(Severity::parse).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: --fail-on: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let loaded = match model {
         Some(path) => orgtwin_model::load(path),
         None => Ok(orgtwin_model::embedded()),
@@ -271,7 +288,7 @@ pub fn check(model: Option<&Path>) -> ExitCode {
                 .iter()
                 .map(|c| c.pod_identity_associations.len())
                 .sum();
-            println!(
+            let summary = format!(
                 "{}: {} accounts, {} OUs, {} roles, {} users, {} SCPs, {} RCPs, {} clusters, {} service accounts, {} Pod Identity associations; no problems",
                 model.map_or_else(
                     || "embedded example".to_string(),
@@ -287,7 +304,22 @@ pub fn check(model: Option<&Path>) -> ExitCode {
                 service_accounts,
                 associations
             );
-            ExitCode::SUCCESS
+            let found = findings::findings(&m);
+            // Machine formats keep standard output to the report alone.
+            if format == Format::Table {
+                println!("{summary}\n");
+            } else {
+                eprintln!("{summary}");
+            }
+            print!("{}", findings::render(format, &found));
+            match (fail_on, findings::worst(&found)) {
+                (Some(threshold), Some(worst)) if worst >= threshold => {
+                    let count = found.iter().filter(|f| f.severity >= threshold).count();
+                    eprintln!("error: {count} finding(s) at or above {threshold}");
+                    ExitCode::from(1)
+                }
+                _ => ExitCode::SUCCESS,
+            }
         }
         Err(errors) => {
             for error in errors.iter() {
