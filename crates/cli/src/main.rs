@@ -181,8 +181,10 @@ enum Command {
     /// cluster and workload accounts, clusters with service accounts, Pod
     /// Identity, ABAC chains, target roles, IRSA, buckets, users.
     Generate {
+        /// Accounts, the management account included (at least 3).
         #[arg(long)]
         accounts: usize,
+        /// EKS clusters: four in five shared, one in five in a workload account.
         #[arg(long)]
         clusters: usize,
         #[arg(long, default_value_t = orgtwin_analyze::generate::DEFAULT_ROLES_PER_ACCOUNT)]
@@ -193,6 +195,7 @@ enum Command {
         /// three per account (as many as fit) when absent.
         #[arg(long)]
         cross_account_trusts: Option<usize>,
+        /// The same seed writes the same files.
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// The directory to write `org.yaml` and the rest into.
