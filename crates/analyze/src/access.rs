@@ -5,7 +5,10 @@
 //!
 //! The last hop is decided by [`orgtwin_identity::authorize`] for the
 //! session the path ends in, with the resource's own policy (a bucket
-//! policy) and the RCPs of its account: the same call the twin makes.
+//! policy) and the RCPs of its account: the same call the twin makes. It
+//! is asked only for the sessions some `Allow` could let act on the bucket
+//! (`crate::buckets`), which never leaves out one the engine would allow.
+//! `grants` takes the starting points on all cores.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
