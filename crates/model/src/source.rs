@@ -79,12 +79,16 @@ impl SourceFile {
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    /// The first file registered under each path.
+    by_path: std::collections::HashMap<PathBuf, FileId>,
 }
 
 impl Sources {
     pub fn add(&mut self, path: PathBuf, text: Arc<str>) -> FileId {
+        let id = self.files.len();
+        self.by_path.entry(path.clone()).or_insert(id);
         self.files.push(SourceFile::new(path, text));
-        self.files.len() - 1
+        id
     }
 
     pub fn get(&self, id: FileId) -> Option<&SourceFile> {
@@ -93,7 +97,7 @@ impl Sources {
 
     /// The file registered under `path`, if any.
     pub fn find(&self, path: &Path) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path)
+        self.by_path.get(path).copied()
     }
 }
 
