@@ -84,6 +84,17 @@ fn sarif(title: &str, accesses: &[Access]) -> String {
             })
         })
         .collect();
+    sarif_log(
+        serde_json::json!([{
+            "id": "access-path",
+            "shortDescription": {"text": "A path by which a workload or principal reaches an action on a resource"},
+        }]),
+        results,
+    )
+}
+
+/// A SARIF 2.1.0 log of one run of orgtwin with `rules` and `results`.
+pub fn sarif_log(rules: serde_json::Value, results: Vec<serde_json::Value>) -> String {
     serde_json::json!({
         "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
         "version": "2.1.0",
@@ -91,10 +102,7 @@ fn sarif(title: &str, accesses: &[Access]) -> String {
             "tool": {"driver": {
                 "name": "orgtwin",
                 "informationUri": "https://github.com/orgtwin/orgtwin",
-                "rules": [{
-                    "id": "access-path",
-                    "shortDescription": {"text": "A path by which a workload or principal reaches an action on a resource"},
-                }],
+                "rules": rules,
             }},
             "results": results,
         }],

@@ -166,17 +166,5 @@ fn sarif(findings: &[Finding]) -> String {
             result
         })
         .collect();
-    serde_json::json!({
-        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
-        "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {
-                "name": "orgtwin",
-                "informationUri": "https://github.com/orgtwin/orgtwin",
-                "rules": rules,
-            }},
-            "results": results,
-        }],
-    })
-    .to_string()
+    crate::render::sarif_log(serde_json::Value::from(rules), results)
 }
