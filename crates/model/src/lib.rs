@@ -42,6 +42,7 @@ pub mod eks;
 mod embedded;
 mod error;
 mod export;
+pub mod import;
 mod load;
 mod model;
 mod raw;
