@@ -172,6 +172,44 @@ fn path_of(value: &Value, key: &str) -> Option<Value> {
     text(value, key).filter(|p| p != "/").map(Value::String)
 }
 
+/// What roles, users and groups have in common: name, path, inline and
+/// attached policies, and (roles and users) boundary and tags.
+fn principal(
+    value: &Value,
+    kind: &str,
+    name: &str,
+    inline_key: &str,
+    unmapped: &mut Vec<String>,
+) -> Value {
+    let mut entry = json!({"name": name});
+    if let Some(p) = path_of(value, "Path") {
+        set(&mut entry, "path", p);
+    }
+    let inline = inline_policies(value, inline_key, &format!("{kind} {name}"), unmapped);
+    if !inline.is_empty() {
+        set(&mut entry, "inline_policies", Value::Array(inline));
+    }
+    let attached = managed(value);
+    if !attached.is_empty() {
+        set(&mut entry, "managed_policies", Value::Array(attached));
+    }
+    if let Some(boundary) = value
+        .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
+        .and_then(Value::as_str)
+    {
+        set(
+            &mut entry,
+            "permissions_boundary",
+            Value::String(boundary.into()),
+        );
+    }
+    let t = tags(value);
+    if t.as_object().is_some_and(|m| !m.is_empty()) {
+        set(&mut entry, "tags", t);
+    }
+    entry
+}
+
 /// One account's IAM from `get-account-authorization-details`.
 fn iam_account(
     path: &Path,
@@ -197,101 +235,43 @@ fn iam_account(
     }
     for role in items(value, "RoleDetailList") {
         let name = text(role, "RoleName").unwrap_or_default();
-        let owner = format!("role {name}");
         let Some(trust) = role.get("AssumeRolePolicyDocument").and_then(document) else {
             unmapped.push(format!(
-                "{}: {owner} has no readable trust policy; left out",
+                "{}: role {name} has no readable trust policy; left out",
                 path.display()
             ));
             continue;
         };
-        let mut entry = json!({"name": name, "trust_policy": trust});
-        if let Some(p) = path_of(role, "Path") {
-            set(&mut entry, "path", p);
-        }
-        let inline = inline_policies(role, "RolePolicyList", &owner, unmapped);
-        if !inline.is_empty() {
-            set(&mut entry, "inline_policies", Value::Array(inline));
-        }
-        let attached = managed(role);
-        if !attached.is_empty() {
-            set(&mut entry, "managed_policies", Value::Array(attached));
-        }
-        if let Some(boundary) = role
-            .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
-            .and_then(Value::as_str)
-        {
-            set(
-                &mut entry,
-                "permissions_boundary",
-                Value::String(boundary.into()),
-            );
-        }
+        let mut entry = principal(role, "role", &name, "RolePolicyList", unmapped);
+        set(&mut entry, "trust_policy", trust);
         if let Some(max) = role.get("MaxSessionDuration").and_then(Value::as_u64) {
             set(&mut entry, "max_session_duration", max.into());
         }
-        let t = tags(role);
-        if t.as_object().is_some_and(|m| !m.is_empty()) {
-            set(&mut entry, "tags", t);
-        }
         if !items(role, "InstanceProfileList").is_empty() {
             unmapped.push(format!(
-                "{owner}: instance profiles are not part of the model"
+                "role {name}: instance profiles are not part of the model"
             ));
         }
         roles.push(entry);
     }
     for user in items(value, "UserDetailList") {
         let name = text(user, "UserName").unwrap_or_default();
-        let owner = format!("user {name}");
-        let mut entry = json!({"name": name});
-        if let Some(p) = path_of(user, "Path") {
-            set(&mut entry, "path", p);
-        }
-        let inline = inline_policies(user, "UserPolicyList", &owner, unmapped);
-        if !inline.is_empty() {
-            set(&mut entry, "inline_policies", Value::Array(inline));
-        }
-        let attached = managed(user);
-        if !attached.is_empty() {
-            set(&mut entry, "managed_policies", Value::Array(attached));
-        }
+        let mut entry = principal(user, "user", &name, "UserPolicyList", unmapped);
         let group_names: Vec<Value> = items(user, "GroupList").to_vec();
         if !group_names.is_empty() {
             set(&mut entry, "groups", Value::Array(group_names));
-        }
-        if let Some(boundary) = user
-            .pointer("/PermissionsBoundary/PermissionsBoundaryArn")
-            .and_then(Value::as_str)
-        {
-            set(
-                &mut entry,
-                "permissions_boundary",
-                Value::String(boundary.into()),
-            );
-        }
-        let t = tags(user);
-        if t.as_object().is_some_and(|m| !m.is_empty()) {
-            set(&mut entry, "tags", t);
         }
         users.push(entry);
     }
     for group in items(value, "GroupDetailList") {
         let name = text(group, "GroupName").unwrap_or_default();
-        let owner = format!("group {name}");
-        let mut entry = json!({"name": name});
-        if let Some(p) = path_of(group, "Path") {
-            set(&mut entry, "path", p);
-        }
-        let inline = inline_policies(group, "GroupPolicyList", &owner, unmapped);
-        if !inline.is_empty() {
-            set(&mut entry, "inline_policies", Value::Array(inline));
-        }
-        let attached = managed(group);
-        if !attached.is_empty() {
-            set(&mut entry, "managed_policies", Value::Array(attached));
-        }
-        groups.push(entry);
+        groups.push(principal(
+            group,
+            "group",
+            &name,
+            "GroupPolicyList",
+            unmapped,
+        ));
     }
     for policy in items(value, "Policies") {
         let arn = text(policy, "Arn").unwrap_or_default();
