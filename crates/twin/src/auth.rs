@@ -88,28 +88,40 @@ pub fn authenticate_with_secret(
     let key_id = signature.credential.access_key_id.as_str();
     let now = twin.now();
     let (secret, caller) = if key_id.starts_with("ASIA") {
-        let stored = twin
-            .store
-            .session(key_id)
-            .map_err(|e| internal(&e))?
-            .ok_or_else(|| AuthError::new("InvalidClientTokenId", INVALID_TOKEN))?;
+        let cached = match twin.session_cache.get(key_id) {
+            Some(cached) => cached,
+            None => {
+                let stored = twin
+                    .store
+                    .session(key_id)
+                    .map_err(|e| internal(&e))?
+                    .ok_or_else(|| AuthError::new("InvalidClientTokenId", INVALID_TOKEN))?;
+                let session: Session = serde_json::from_str(&stored.body).map_err(|e| {
+                    tracing::error!(access_key_id = key_id, error = %e, "a stored session cannot be read");
+                    AuthError::new("InvalidClientTokenId", INVALID_TOKEN)
+                })?;
+                let cached = std::sync::Arc::new(crate::state::CachedSession { stored, session });
+                twin.session_cache
+                    .put(key_id, std::sync::Arc::clone(&cached));
+                cached
+            }
+        };
         let Some(token) = &signature.security_token else {
             return Err(AuthError::new("InvalidClientTokenId", INVALID_TOKEN));
         };
-        if !stored.token_matches(token) {
+        if !cached.stored.token_matches(token) {
             return Err(AuthError::new("InvalidClientTokenId", INVALID_TOKEN));
         }
-        if stored.expires_at <= now.seconds() {
+        if cached.stored.expires_at <= now.seconds() {
             return Err(AuthError::new(
                 "ExpiredToken",
                 "The security token included in the request is expired",
             ));
         }
-        let session: Session = serde_json::from_str(&stored.body).map_err(|e| {
-            tracing::error!(access_key_id = key_id, error = %e, "a stored session cannot be read");
-            AuthError::new("InvalidClientTokenId", INVALID_TOKEN)
-        })?;
-        (stored.secret, Caller::Session(Box::new(session)))
+        (
+            cached.stored.secret.clone(),
+            Caller::Session(Box::new(cached.session.clone())),
+        )
     } else {
         let model = twin.model();
         if let Some((account, user, key)) = model.user_by_access_key(key_id) {

@@ -82,6 +82,44 @@ pub struct Twin {
     pub issuers: crate::issuers::Issuers,
     /// The Pod Identity agent's credential cache.
     pub agent_cache: crate::services::eks_auth::AgentCache,
+    /// Sessions recently used to sign requests, read and parsed once.
+    pub session_cache: SessionCache,
+}
+
+/// A session as a request needs it: its key's secret and token hash from the
+/// store, and the session itself, parsed.
+pub struct CachedSession {
+    pub stored: StoredSession,
+    pub session: orgtwin_identity::Session,
+}
+
+/// Sessions by access key id. A session never changes once issued (its
+/// expiry is checked on every use), so a cached one is always current. At
+/// most [`SessionCache::CAPACITY`] are kept: memory does not grow with the
+/// sessions the store holds.
+#[derive(Default)]
+pub struct SessionCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, Arc<CachedSession>>>,
+}
+
+impl SessionCache {
+    pub const CAPACITY: usize = 16_384;
+
+    pub fn get(&self, access_key_id: &str) -> Option<Arc<CachedSession>> {
+        let entries = self.entries.lock().ok()?;
+        entries.get(access_key_id).cloned()
+    }
+
+    pub fn put(&self, access_key_id: &str, session: Arc<CachedSession>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= Self::CAPACITY {
+                // Start over rather than track recency: the sessions in use
+                // come back at once.
+                entries.clear();
+            }
+            entries.insert(access_key_id.to_string(), session);
+        }
+    }
 }
 
 impl std::fmt::Debug for Twin {
@@ -122,6 +160,7 @@ impl Twin {
             sessions,
             issuers: crate::issuers::Issuers::default(),
             agent_cache: crate::services::eks_auth::AgentCache::default(),
+            session_cache: SessionCache::default(),
         }
     }
 
