@@ -160,7 +160,7 @@ fn main() {
         worst / best.max(f64::EPSILON)
     );
     println!(
-        "twin RSS after load by sessions held in the database: {} (SQLite's page cache is bounded; sessions are not held in memory)",
+        "twin RSS after load by sessions held in the database: {} (SQLite's page cache and the twin's cache of sessions in use are bounded)",
         memory.join(", ")
     );
 }
