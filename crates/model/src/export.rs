@@ -168,15 +168,7 @@ fn iam_section(
     // Paths of policy files: in the model, relative to `accounts/`.
     let mut doc = |out: &mut String, indent: usize, key: &str, relative: String, d: &Document| {
         let inside = format!("{dir}/{relative}");
-        document_file(
-            out,
-            files,
-            indent,
-            key,
-            &inside,
-            &format!("accounts/{inside}"),
-            d,
-        );
+        account_document(out, files, indent, key, &inside, d);
     };
     if !iam.users.is_empty() {
         line(out, 2, "users:");
@@ -287,15 +279,7 @@ fn resources_section(
             field(out, 3, "region", &bucket.region);
             if let Some(policy) = &bucket.policy {
                 let inside = format!("{dir}/buckets/{}/policy.json", file_name(&bucket.name));
-                document_file(
-                    out,
-                    files,
-                    3,
-                    "policy",
-                    &inside,
-                    &format!("accounts/{inside}"),
-                    policy,
-                );
+                account_document(out, files, 3, "policy", &inside, policy);
             }
             tags(out, 3, &bucket.tags);
             if !bucket.objects.is_empty() {
@@ -419,15 +403,7 @@ fn eks_section(out: &mut String, files: &mut Vec<(PathBuf, String)>, dir: &str, 
                         file_name(&cluster.name),
                         association.id
                     );
-                    document_file(
-                        out,
-                        files,
-                        4,
-                        "policy",
-                        &inside,
-                        &format!("accounts/{inside}"),
-                        policy,
-                    );
+                    account_document(out, files, 4, "policy", &inside, policy);
                 }
                 tags(out, 4, &association.tags);
             }
@@ -454,6 +430,27 @@ fn inline(
         let file = format!("{base}/inline/{}.json", names.next(&policy.name));
         doc(out, indent + 1, "document", file, &policy.document);
     }
+}
+
+/// A document of an account's file, kept under `accounts/`: the account
+/// file names it relative to itself (`inside`).
+fn account_document(
+    out: &mut String,
+    files: &mut Vec<(PathBuf, String)>,
+    indent: usize,
+    key: &str,
+    inside: &str,
+    document: &Document,
+) {
+    document_file(
+        out,
+        files,
+        indent,
+        key,
+        inside,
+        &format!("accounts/{inside}"),
+        document,
+    );
 }
 
 /// Writes `key: {file: in_yaml}` and adds the document's file at `path`.
