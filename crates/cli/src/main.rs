@@ -169,35 +169,8 @@ enum Command {
         format: String,
     },
     /// Build a model from AWS and Kubernetes exports (docs/import.md); what
-    /// cannot be mapped is reported in OUT/IMPORT-REPORT.md.
-    Import {
-        /// The directory to write the model into (empty, unless `--force`).
-        #[arg(long)]
-        out: PathBuf,
-        /// A directory of `aws organizations` outputs.
-        #[arg(long)]
-        organizations: Option<PathBuf>,
-        /// An `aws iam get-account-authorization-details` output; repeat
-        /// for each account.
-        #[arg(long)]
-        iam: Vec<PathBuf>,
-        /// An `aws eks describe-cluster` or
-        /// `describe-pod-identity-association` output; repeat as needed.
-        #[arg(long)]
-        eks: Vec<PathBuf>,
-        /// `CLUSTER=FILE`: `kubectl get serviceaccounts -A -o json` output.
-        #[arg(long)]
-        kubectl: Vec<String>,
-        /// `ACCOUNT=FILE`: an eksctl ClusterConfig of a cluster in ACCOUNT.
-        #[arg(long)]
-        eksctl: Vec<String>,
-        /// The management account, when `--organizations` is not given.
-        #[arg(long)]
-        management_account: Option<String>,
-        /// Write into a directory that is not empty.
-        #[arg(long)]
-        force: bool,
-    },
+    /// cannot be mapped is reported, and listed in OUT/IMPORT-REPORT.md.
+    Import(import::Args),
     /// Compare the guide's centralized and decentralized EKS layouts for the
     /// model's workloads: clusters, VPCs, roles, trusts, providers,
     /// associations, blast radius, routes and quota headroom.
@@ -380,25 +353,7 @@ fn main() -> ExitCode {
             allow_new,
             format,
         } => analyze::diff(&old, &new, allow_new, &format),
-        Command::Import {
-            out,
-            organizations,
-            iam,
-            eks,
-            kubectl,
-            eksctl,
-            management_account,
-            force,
-        } => import::run(import::Flags {
-            out: &out,
-            organizations,
-            iam,
-            eks,
-            kubectl: &kubectl,
-            eksctl: &eksctl,
-            management_account,
-            force,
-        }),
+        Command::Import(args) => import::run(args),
         Command::Compare { model, format } => compare::run(model.as_deref(), &format),
         Command::Generate {
             accounts,

@@ -1,6 +1,7 @@
-//! `orgtwin import` as a user runs it: a model written from exports, a
-//! directory that is not empty refused, nothing written when the exports do
-//! not make a model.
+//! `orgtwin import` as a user runs it, on the model crate's hand-written
+//! exports: a model and its report written whole, a directory that is not
+//! empty refused (or, with `--force`, written over), nothing written when
+//! the exports do not make a model.
 
 // Test code: a failed unwrap is a failed test.
 #![allow(
@@ -10,10 +11,8 @@
     clippy::indexing_slicing
 )]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-use serde_json::json;
 
 fn orgtwin(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_orgtwin"))
@@ -22,104 +21,218 @@ fn orgtwin(args: &[&str]) -> Output {
         .unwrap()
 }
 
-fn write(path: &Path, value: &serde_json::Value) {
-    std::fs::write(path, serde_json::to_string_pretty(value).unwrap()).unwrap();
+fn fixture(relative: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../model/tests/fixtures/import")
+        .join(relative)
+        .display()
+        .to_string()
 }
 
-const TRUST: &str = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"pods.eks.amazonaws.com"},"Action":["sts:AssumeRole","sts:TagSession"]}]}"#;
+/// The fixtures' flags, writing into `out`.
+fn import_args(out: &Path) -> Vec<String> {
+    let mut args = vec![
+        "import".to_string(),
+        "--out".into(),
+        out.display().to_string(),
+    ];
+    args.extend(["--organizations".into(), fixture("organizations")]);
+    for file in [
+        "cluster-prod.json",
+        "payroll-prod.json",
+        "payroll-prod-roles.json",
+    ] {
+        args.extend(["--iam".into(), fixture(&format!("iam/{file}"))]);
+    }
+    args.extend([
+        "--iam".into(),
+        format!("444455556666={}", fixture("iam/payroll-prod-oidc.json")),
+    ]);
+    args.extend(["--iam".into(), fixture("iam/analytics-prod.json")]);
+    for file in [
+        "describe-cluster-ProductionCluster.json",
+        "describe-pod-identity-association-a-payrollapp0000001.json",
+        "describe-pod-identity-association-a-payrollrpt0000001.json",
+    ] {
+        args.extend(["--eks".into(), fixture(&format!("eks/{file}"))]);
+    }
+    args.extend([
+        "--kubectl".into(),
+        format!(
+            "ProductionCluster={}",
+            fixture("kubectl/ProductionCluster.json")
+        ),
+    ]);
+    args.extend(["--eksctl".into(), fixture("eksctl/analytics-cluster.yaml")]);
+    args
+}
 
-fn exports(dir: &Path, trust: &str) -> (String, String) {
-    let iam = dir.join("iam.json");
-    write(
-        &iam,
-        &json!({"RoleDetailList": [{
-            "RoleName": "pod-role", "Path": "/", "Arn": "arn:aws:iam::111122223333:role/pod-role",
-            "AssumeRolePolicyDocument": trust.replace('"', "%22"),
-        }], "UserDetailList": [], "GroupDetailList": [], "Policies": []}),
-    );
-    let cluster = dir.join("cluster.json");
-    write(
-        &cluster,
-        &json!({"cluster": {"name": "apps", "arn": "arn:aws:eks:eu-west-1:111122223333:cluster/apps", "version": "1.30",
-            "identity": {"oidc": {"issuer": "https://oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF0123456789ABCDEF"}}}}),
-    );
-    (iam.display().to_string(), cluster.display().to_string())
+fn run(args: &[String]) -> Output {
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    orgtwin(&refs)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    found.sort();
+    found
 }
 
 #[test]
-fn a_model_is_written_only_when_it_loads() {
+fn a_model_and_its_report_are_written_and_load() {
     let dir = tempfile::tempdir().unwrap();
-    let (iam, cluster) = exports(dir.path(), TRUST);
     let out = dir.path().join("model");
-    let done = orgtwin(&[
-        "import",
-        "--out",
-        out.to_str().unwrap(),
-        "--iam",
-        &iam,
-        "--eks",
-        &cluster,
-        "--management-account",
-        "999988887777",
-    ]);
-    assert_eq!(
-        done.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&done.stderr)
-    );
+    let done = run(&import_args(&out));
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    let stdout = text(&done.stdout);
     assert!(
-        String::from_utf8_lossy(&done.stdout).contains("imported 2 accounts, 1 roles, 1 clusters")
+        stdout.contains("imported 6 accounts, 10 roles, 2 clusters, 3 Pod Identity associations"),
+        "{stdout}"
     );
-    assert!(out.join("IMPORT-REPORT.md").is_file());
+    assert!(stdout.contains("item(s) not mapped (also in"), "{stdout}");
+    assert!(
+        stdout.contains("instance profile(s) `build-runner`"),
+        "{stdout}"
+    );
+    let report = std::fs::read_to_string(out.join("IMPORT-REPORT.md")).unwrap();
+    assert!(report.contains("## Not in the model"), "{report}");
+    assert!(
+        out.join("accounts/444455556666/roles/deploy-role/trust.json")
+            .is_file()
+    );
+    // No staging directory is left beside it.
+    assert_eq!(entries(dir.path()), [out.as_path()]);
     let check = orgtwin(&["check", out.join("org.yaml").to_str().unwrap()]);
-    assert_eq!(
-        check.status.code(),
-        Some(0),
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+}
+
+#[test]
+fn a_directory_that_is_not_empty_is_refused_unless_forced() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("README.md"), "our notes\n").unwrap();
+    let refused = run(&import_args(&out));
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(
+        text(&refused.stderr).contains("is not empty"),
         "{}",
-        String::from_utf8_lossy(&check.stderr)
+        text(&refused.stderr)
     );
+    assert_eq!(entries(&out), [out.join("README.md")]);
 
-    // Not empty: refused, untouched.
-    let again = orgtwin(&[
-        "import",
-        "--out",
-        out.to_str().unwrap(),
-        "--iam",
+    let mut forced = import_args(&out);
+    forced.push("--force".into());
+    let done = run(&forced);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    assert_eq!(
+        std::fs::read_to_string(out.join("README.md")).unwrap(),
+        "our notes\n"
+    );
+    assert!(out.join("org.yaml").is_file());
+    assert!(out.join("IMPORT-REPORT.md").is_file());
+    let leftovers: Vec<PathBuf> = entries(&out)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("orgtwin-import"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn nothing_is_written_when_the_exports_do_not_make_a_model() {
+    let dir = tempfile::tempdir().unwrap();
+    // A trust policy IAM's grammar refuses (no principal).
+    let iam = dir.path().join("iam.json");
+    std::fs::write(
         &iam,
-        "--management-account",
-        "999988887777",
-    ]);
-    assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
-
-    // A trust policy IAM would refuse: nothing is written.
-    let bad_dir = tempfile::tempdir().unwrap();
-    let (bad_iam, _) = exports(
-        bad_dir.path(),
-        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}"#,
-    );
-    let empty = bad_dir.path().join("model");
+        r#"{"RoleDetailList": [{"RoleName": "pod-role", "Path": "/",
+            "Arn": "arn:aws:iam::111122223333:role/pod-role",
+            "AssumeRolePolicyDocument": {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole"}]}}]}"#,
+    )
+    .unwrap();
+    let out = dir.path().join("model");
+    let iam_arg = iam.display().to_string();
+    let out_arg = out.display().to_string();
     let refused = orgtwin(&[
         "import",
         "--out",
-        empty.to_str().unwrap(),
+        &out_arg,
         "--iam",
-        &bad_iam,
+        &iam_arg,
         "--management-account",
         "999988887777",
     ]);
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("does not load"));
-    assert!(!empty.exists());
+    let stderr = text(&refused.stderr);
+    assert!(stderr.contains("does not load"), "{stderr}");
+    assert!(
+        stderr.contains("RoleDetailList[0].AssumeRolePolicyDocument"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was written"), "{stderr}");
+    assert!(!out.exists());
 
-    let no_org = orgtwin(&[
+    // An empty directory stays empty.
+    std::fs::create_dir(&out).unwrap();
+    let again = orgtwin(&[
         "import",
         "--out",
-        dir.path().join("x").to_str().unwrap(),
+        &out_arg,
         "--iam",
-        &iam,
+        &iam_arg,
+        "--management-account",
+        "999988887777",
     ]);
-    assert_eq!(no_org.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&no_org.stderr).contains("--management-account"));
+    assert_eq!(again.status.code(), Some(2));
+    assert!(entries(&out).is_empty());
+    assert_eq!(entries(dir.path()).len(), 2, "no staging directory is left");
+
+    // Not JSON: the file and line are named.
+    std::fs::write(&iam, "{\n  \"RoleDetailList\": [\n").unwrap();
+    let broken = orgtwin(&[
+        "import",
+        "--out",
+        &out_arg,
+        "--iam",
+        &iam_arg,
+        "--management-account",
+        "999988887777",
+    ]);
+    assert_eq!(broken.status.code(), Some(2));
+    assert!(
+        text(&broken.stderr).contains("is not JSON, at line 3"),
+        "{}",
+        text(&broken.stderr)
+    );
+
+    // Without an organization listing, the management account is required.
+    let missing = orgtwin(&["import", "--out", &out_arg, "--iam", &iam_arg]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        text(&missing.stderr).contains("--management-account"),
+        "{}",
+        text(&missing.stderr)
+    );
+
+    // A kubectl listing must name its cluster.
+    let unnamed = orgtwin(&[
+        "import",
+        "--out",
+        &out_arg,
+        "--kubectl",
+        &iam_arg,
+        "--management-account",
+        "999988887777",
+    ]);
+    assert_eq!(unnamed.status.code(), Some(2));
+    assert!(text(&unnamed.stderr).contains("is not `CLUSTER=FILE`"));
+    assert!(entries(&out).is_empty());
 }
