@@ -148,7 +148,7 @@ impl<'m> Buckets<'m> {
         buckets.sort_unstable();
         buckets.dedup();
         Holder {
-            principal: caller.principal(model),
+            principal: caller.principal(),
             account: account.to_string(),
             identity: caller.policies(model).identity,
             buckets,

@@ -166,7 +166,7 @@ fn statements<'d>(decisions: impl Iterator<Item = &'d Decision>) -> Vec<String> 
 /// source identity, session policy and chaining is the same node.
 fn node_key(caller: &Caller) -> String {
     match caller {
-        Caller::User { account, name } => format!("user:{account}:{name}"),
+        Caller::User { account, name, .. } => format!("user:{account}:{name}"),
         Caller::Session(s) => {
             let mut tags: Vec<String> = s
                 .tags
@@ -316,7 +316,7 @@ impl<'c> Candidate<'c> {
     fn new(model: &'c Model, caller: &'c Caller) -> Self {
         let session = caller.session();
         Candidate {
-            principal: caller.principal(model),
+            principal: caller.principal(),
             session,
             role_tags: session
                 .and_then(|s| model.role(&s.account, &s.name))
@@ -423,7 +423,7 @@ fn entry(
                 .find(|u| &u.arn == arn)
                 .map(|u| (a.id.clone(), u.name.clone()))
         });
-        return Ok(user.map(|(account, name)| (Caller::User { account, name }, Vec::new())));
+        return Ok(user.map(|(account, name)| (Caller::user(model, &account, &name), Vec::new())));
     };
     let Some(found) = clusters.get(cluster.as_str()).copied() else {
         return Ok(None);

@@ -190,10 +190,7 @@ fn callers(
     }
     for account in model.accounts.values() {
         if let Some(user) = account.iam.users.iter().find(|u| u.arn == principal) {
-            let caller = Caller::User {
-                account: account.id.clone(),
-                name: user.name.clone(),
-            };
+            let caller = Caller::user(model, &account.id, &user.name);
             return Ok(vec![(caller, Vec::new())]);
         }
         if let Some(role) = account.iam.roles.iter().find(|r| r.arn == principal) {

@@ -66,7 +66,7 @@ pub fn authorize(model: &Model, caller: &Caller, ask: &Ask<'_>, now: Timestamp) 
         resource_policy,
         context: request_context,
     } = *ask;
-    let principal = caller.principal(model);
+    let principal = caller.principal();
     let mut context = caller.context(model, now);
     for (key, value) in request_context.iter() {
         match value {

@@ -115,15 +115,30 @@ impl Session {
 /// The authenticated principal of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Caller {
-    /// An IAM user with a long-term key.
+    /// An IAM user with a long-term key; `arn` carries the user's path.
+    /// Made by [`Caller::user`].
     User {
         account: String,
         name: String,
+        arn: String,
     },
     Session(Box<Session>),
 }
 
 impl Caller {
+    /// The user `name` of `account`, named by its ARN in the model (with
+    /// its path), or `arn:aws:iam::ACCOUNT:user/NAME` for a user the model
+    /// does not hold (the built-in administrator).
+    pub fn user(model: &Model, account: &str, name: &str) -> Caller {
+        Caller::User {
+            account: account.to_string(),
+            name: name.to_string(),
+            arn: model
+                .user(account, name)
+                .map_or_else(|| user_arn(account, name, None), |u| u.arn.clone()),
+        }
+    }
+
     pub fn account(&self) -> &str {
         match self {
             Caller::User { account, .. } => account,
@@ -134,7 +149,7 @@ impl Caller {
     /// The ARN AWS names the caller by (in `GetCallerIdentity` and errors).
     pub fn arn(&self) -> String {
         match self {
-            Caller::User { account, name } => user_arn(account, name, None),
+            Caller::User { arn, .. } => arn.clone(),
             Caller::Session(s) => s.arn(),
         }
     }
@@ -147,14 +162,12 @@ impl Caller {
     }
 
     /// The engine's view of the caller.
-    pub fn principal(&self, model: &Model) -> Principal {
+    pub fn principal(&self) -> Principal {
         match self {
-            Caller::User { account, name } => Principal::User {
+            Caller::User { account, name, arn } => Principal::User {
                 account: account.clone(),
                 name: name.clone(),
-                arn: model
-                    .user(account, name)
-                    .map_or_else(|| user_arn(account, name, None), |u| u.arn.clone()),
+                arn: arn.clone(),
             },
             Caller::Session(s) => match (&s.kind, &s.session_name) {
                 (SessionKind::AssumedRole, Some(session)) => Principal::AssumedRole {
@@ -175,7 +188,7 @@ impl Caller {
     /// `aws:userid`.
     pub fn userid(&self, model: &Model) -> String {
         match self {
-            Caller::User { account, name } => model.user(account, name).map_or_else(
+            Caller::User { account, name, .. } => model.user(account, name).map_or_else(
                 || orgtwin_policy::principal::stable_id("AIDA", &self.arn()),
                 |u| u.id.clone(),
             ),
@@ -187,7 +200,7 @@ impl Caller {
     /// policy, as the model and the session hold them.
     pub fn policies(&self, model: &Model) -> CallerPolicies {
         match self {
-            Caller::User { account, name }
+            Caller::User { account, name, .. }
                 if name == ADMIN_USER && model.user(account, name).is_none() =>
             {
                 CallerPolicies {
@@ -196,7 +209,7 @@ impl Caller {
                     session: None,
                 }
             }
-            Caller::User { account, name } => CallerPolicies {
+            Caller::User { account, name, .. } => CallerPolicies {
                 identity: model.identity_policies_of_user(account, name),
                 boundary: model.boundary_of_user(account, name),
                 session: None,
@@ -231,10 +244,10 @@ impl Caller {
     /// the organization, the source identity.
     pub fn context(&self, model: &Model, now: Timestamp) -> Context {
         let mut context = Context::default();
-        let principal = self.principal(model);
+        let principal = self.principal();
         context.insert("aws:userid", self.userid(model));
         let mut tags: Vec<(String, String)> = match self {
-            Caller::User { account, name } => model
+            Caller::User { account, name, .. } => model
                 .user(account, name)
                 .map(|u| {
                     u.tags

@@ -378,7 +378,7 @@ pub fn get_session_token(
     now: Timestamp,
     ids: &mut dyn IdSource,
 ) -> Result<Issued, StsError> {
-    let Caller::User { account, name } = caller else {
+    let Caller::User { account, name, .. } = caller else {
         return Err(StsError::AccessDenied {
             message: "Cannot call GetSessionToken with session credentials".into(),
             authorizations: Vec::new(),

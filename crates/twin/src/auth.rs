@@ -128,10 +128,7 @@ pub fn authenticate_with_secret(
             if key.status != orgtwin_model::KeyStatus::Active {
                 return Err(AuthError::new("InvalidClientTokenId", INVALID_TOKEN));
             }
-            let caller = Caller::User {
-                account: account.id.clone(),
-                name: user.name.clone(),
-            };
+            let caller = Caller::user(&model, &account.id, &user.name);
             (key.secret.expose().to_string(), caller)
         } else {
             let key = twin
@@ -142,10 +139,7 @@ pub fn authenticate_with_secret(
                 .ok_or_else(|| AuthError::new("InvalidClientTokenId", INVALID_TOKEN))?;
             (
                 key.secret.clone(),
-                Caller::User {
-                    account: key.account,
-                    name: key.user_name,
-                },
+                Caller::user(&model, &key.account, &key.user_name),
             )
         }
     };

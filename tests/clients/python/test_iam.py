@@ -464,6 +464,24 @@ def test_access_key_lifecycle(twin, iam):
     iam.delete_user(UserName=name)
 
 
+def test_a_user_is_named_with_its_path(twin, iam):
+    name = unique("deployer")
+    iam.create_user(UserName=name, Path="/ci/deployers/")
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    arn = f"arn:aws:iam::{PAYROLL_PROD}:user/ci/deployers/{name}"
+
+    assert twin.session_client("sts", key).get_caller_identity()["Arn"] == arn
+    # No policy: the denial names the caller by the same ARN.
+    error = refused(twin.session_client("iam", key).list_roles)
+    assert error_code(error) == "AccessDenied"
+    assert error_message(error).startswith(f"User: {arn} is not authorized"), error_message(error)
+    session = twin.session_client("sts", key).get_session_token()["Credentials"]
+    assert twin.session_client("sts", session).get_caller_identity()["Arn"] == arn
+
+    iam.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    iam.delete_user(UserName=name)
+
+
 def test_a_user_holds_at_most_two_keys(iam):
     name = unique("keys")
     iam.create_user(UserName=name)

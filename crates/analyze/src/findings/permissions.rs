@@ -234,10 +234,7 @@ fn principals<'m>(model: &'m Model, now: Timestamp) -> Vec<Principal<'m>> {
     for account in model.accounts.values() {
         for user in &account.iam.users {
             out.push(Principal {
-                caller: Caller::User {
-                    account: account.id.clone(),
-                    name: user.name.clone(),
-                },
+                caller: Caller::user(model, &account.id, &user.name),
                 owner: Owner::User {
                     account: &account.id,
                     name: &user.name,
@@ -267,6 +264,7 @@ fn unnamed(caller: &Caller) -> Caller {
         Caller::User { account, .. } => Caller::User {
             account: account.clone(),
             name: UNNAMED.to_string(),
+            arn: format!("arn:aws:iam::{account}:user/{UNNAMED}"),
         },
         Caller::Session(session) => {
             let mut other = (**session).clone();

@@ -66,6 +66,7 @@ fn admin(account: &str) -> Caller {
     Caller::User {
         account: account.to_string(),
         name: ADMIN_USER.to_string(),
+        arn: format!("arn:aws:iam::{account}:user/{ADMIN_USER}"),
     }
 }
 
@@ -305,10 +306,7 @@ fn listing_filters_by_namespace_and_service_account() {
 #[test]
 fn a_user_without_eks_permissions_is_denied() {
     let f = fixture();
-    let ci = Caller::User {
-        account: CLUSTER_PROD.into(),
-        name: "ci-deployer".into(),
-    };
+    let ci = Caller::user(&f.twin.model(), CLUSTER_PROD, "ci-deployer");
     assert_eq!(
         code(f.send(&ci, "GET", "/clusters/ProductionCluster", "", Value::Null)),
         (403, "AccessDeniedException".into())

@@ -114,7 +114,7 @@ pub(super) fn custom(call: &Call<'_>, params: &Params) -> Outcome {
     let principal = match params.get("CallerArn") {
         Some(arn) => Principal::from_arn(arn)
             .map_err(|e| invalid_input(format!("Invalid CallerArn {arn}: {e}")))?,
-        None => call.caller.principal(&model),
+        None => call.caller.principal(),
     };
     let mut context = Context::default();
     context.derive_from_principal(&principal, call.twin.now());
@@ -288,14 +288,11 @@ fn subject_of(call: &Call<'_>, model: &Model, arn: &str) -> Result<Subject, Serv
                 None if super::users::is_builtin_admin(model, account, name) => name.to_string(),
                 None => return Err(not_found()),
             };
-            let caller = Caller::User {
-                account: account.to_string(),
-                name: name.clone(),
-            };
+            let caller = Caller::user(model, account, &name);
             let policies = caller.policies(model);
             let sources = |p: NamedPolicy| source_of(model, account, "user", &name, p);
             Ok(Subject {
-                principal: caller.principal(model),
+                principal: caller.principal(),
                 context: caller.context(model, now),
                 identity: policies.identity.into_iter().map(sources).collect(),
                 boundary: policies.boundary.map(sources),

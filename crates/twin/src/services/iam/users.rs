@@ -170,10 +170,7 @@ pub(super) fn get(call: &Call<'_>, params: &Params) -> Outcome {
     let mut xml = Xml::default();
     xml.open("User");
     if is_builtin_admin(&model, account, &name) {
-        let caller = Caller::User {
-            account: account.to_string(),
-            name: ADMIN_USER.to_string(),
-        };
+        let caller = Caller::user(&model, account, ADMIN_USER);
         Head {
             kind: Kind::User,
             path: "/",
