@@ -287,6 +287,9 @@ def test_transitive_session_tags_pass_an_abac_trust_down_the_chain(fixture_org_t
         TransitiveTagKeys=["team"],
     )
     assert "PackedPolicySize" in first
+    # The fields that replace it say the same, and the token's own size.
+    assert first["SessionTokenUtilization"] == first["PackedPolicySize"]
+    assert first["SessionTokenSize"] == len(first["Credentials"]["SessionToken"])
     hop1 = twin.session_client("sts", first["Credentials"])
 
     second = assume(hop1, PAYMENTS_ROLE)

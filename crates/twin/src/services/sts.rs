@@ -80,7 +80,14 @@ fn assume_role(call: &Call<'_>, params: &Params) -> Result<String, ServiceError>
         .close("AssumedRoleUser");
     credentials(&mut xml, &issued);
     if let Some(size) = issued.packed_policy_size {
-        xml.leaf("PackedPolicySize", &size.to_string());
+        // STS's model deprecates PackedPolicySize for the two fields after
+        // it (2026-06); clients of either age find what they read.
+        xml.leaf("PackedPolicySize", &size.to_string())
+            .leaf("SessionTokenUtilization", &size.to_string())
+            .leaf(
+                "SessionTokenSize",
+                &issued.credentials.session_token.len().to_string(),
+            );
     }
     Ok(xml.finish())
 }
