@@ -147,6 +147,23 @@ fn content_type(call: &S3Call<'_>) -> String {
         .to_string()
 }
 
+/// The request's bucket (with its owner) and key, once `action` on the
+/// object is allowed.
+fn authorized_object(
+    call: &S3Call<'_>,
+    action: &str,
+) -> Result<(String, Bucket, String), ServiceError> {
+    let (owner, bucket) = call.bucket()?;
+    let key = key(call);
+    call.authorize(
+        action,
+        &object_arn(&bucket.name, &key),
+        Some((&owner, &bucket)),
+        &Context::default(),
+    )?;
+    Ok((owner, bucket, key))
+}
+
 /// `PutObject`: authorized before the body is read; the body is streamed
 /// to a staging file, checked, then committed.
 pub async fn put(call: &S3Call<'_>, body: Incoming) -> Result<Response<Body>, ServiceError> {
@@ -267,14 +284,7 @@ fn etag_matches(condition: &str, etag: &str) -> bool {
 
 /// `GetObject` and `HeadObject`: the body streamed from its file.
 pub async fn get(call: &S3Call<'_>, head: bool) -> Result<Response<Body>, ServiceError> {
-    let (owner, bucket) = call.bucket()?;
-    let key = key(call);
-    call.authorize(
-        "s3:GetObject",
-        &object_arn(&bucket.name, &key),
-        Some((&owner, &bucket)),
-        &Context::default(),
-    )?;
+    let (owner, bucket, key) = authorized_object(call, "s3:GetObject")?;
     let Some(meta) = call.twin().store.object(&bucket.name, &key)? else {
         return Err(missing_key(call, &owner, &bucket));
     };
@@ -357,14 +367,7 @@ pub async fn get(call: &S3Call<'_>, head: bool) -> Result<Response<Body>, Servic
 
 /// `DeleteObject`: 204 whether or not the key existed, as S3 answers.
 pub fn delete(call: &S3Call<'_>) -> Result<Response<Body>, ServiceError> {
-    let (owner, bucket) = call.bucket()?;
-    let key = key(call);
-    call.authorize(
-        "s3:DeleteObject",
-        &object_arn(&bucket.name, &key),
-        Some((&owner, &bucket)),
-        &Context::default(),
-    )?;
+    let (_, bucket, key) = authorized_object(call, "s3:DeleteObject")?;
     call.twin().store.delete_object(&bucket.name, &key)?;
     Ok(empty_response(204, &[]))
 }
@@ -642,14 +645,7 @@ fn this_upload(call: &S3Call<'_>, bucket: &str, key: &str) -> Result<Upload, Ser
 }
 
 pub fn create_upload(call: &S3Call<'_>) -> Result<Response<Body>, ServiceError> {
-    let (owner, bucket) = call.bucket()?;
-    let key = key(call);
-    call.authorize(
-        "s3:PutObject",
-        &object_arn(&bucket.name, &key),
-        Some((&owner, &bucket)),
-        &Context::default(),
-    )?;
+    let (_, bucket, key) = authorized_object(call, "s3:PutObject")?;
     let upload = Upload {
         upload_id: format!(
             "{}{}",
@@ -678,14 +674,7 @@ pub async fn upload_part(
     call: &S3Call<'_>,
     body: Incoming,
 ) -> Result<Response<Body>, ServiceError> {
-    let (owner, bucket) = call.bucket()?;
-    let key = key(call);
-    call.authorize(
-        "s3:PutObject",
-        &object_arn(&bucket.name, &key),
-        Some((&owner, &bucket)),
-        &Context::default(),
-    )?;
+    let (_, bucket, key) = authorized_object(call, "s3:PutObject")?;
     let upload = this_upload(call, &bucket.name, &key)?;
     let part_number: u32 = call
         .param("partNumber")
@@ -728,14 +717,7 @@ pub async fn complete_upload(
     call: &S3Call<'_>,
     body: Incoming,
 ) -> Result<Response<Body>, ServiceError> {
-    let (owner, bucket) = call.bucket()?;
-    let key = key(call);
-    call.authorize(
-        "s3:PutObject",
-        &object_arn(&bucket.name, &key),
-        Some((&owner, &bucket)),
-        &Context::default(),
-    )?;
+    let (_, bucket, key) = authorized_object(call, "s3:PutObject")?;
     let upload = this_upload(call, &bucket.name, &key)?;
     let body = small_body(body).await?;
     let elements = xml::elements(&body)?;
@@ -859,14 +841,7 @@ async fn join_parts(parts: &[(Part, PathBuf)], target: &PathBuf) -> std::io::Res
 }
 
 pub fn abort_upload(call: &S3Call<'_>) -> Result<Response<Body>, ServiceError> {
-    let (owner, bucket) = call.bucket()?;
-    let key = key(call);
-    call.authorize(
-        "s3:AbortMultipartUpload",
-        &object_arn(&bucket.name, &key),
-        Some((&owner, &bucket)),
-        &Context::default(),
-    )?;
+    let (_, bucket, key) = authorized_object(call, "s3:AbortMultipartUpload")?;
     let upload = this_upload(call, &bucket.name, &key)?;
     call.twin().store.end_upload(&upload.upload_id)?;
     Ok(empty_response(204, &[]))
