@@ -391,3 +391,16 @@ def twin_factory(tmp_path_factory):
     finally:
         for running in started:
             running.stop()
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """Tests marked `background(start=FUNCTION)` wait on something slow (a
+    pod whose tokens must be refreshed, say): FUNCTION starts it as soon as
+    the tests are collected, and the test itself runs after every other one,
+    so that the wait overlaps the rest of the suite."""
+    background = [item for item in items if item.get_closest_marker("background")]
+    for item in background:
+        items.remove(item)
+        items.append(item)
+    for item in background:
+        item.get_closest_marker("background").kwargs["start"]()
