@@ -75,7 +75,7 @@ fn organization(listing: Option<&Listing>, management: Option<&str>) -> Result<D
             draft.management_account = id.to_string();
             draft
                 .accounts
-                .insert(id.to_string(), bare_account(id, Origin::default()));
+                .insert(id.to_string(), Account::bare(id, Origin::default()));
             Ok(draft)
         }
         (None, Some(id)) => Err(ImportError::inputs(
@@ -91,18 +91,6 @@ pub fn no_management_account() -> ImportError {
         "without `--organizations`, the management account is unknown",
         "give `--management-account ID`, or the organization listing (docs/import.md)",
     )
-}
-
-fn bare_account(id: &str, origin: Origin) -> Account {
-    Account {
-        id: id.to_string(),
-        name: id.to_string(),
-        email: None,
-        parent: "root".into(),
-        origin,
-        iam: None,
-        clusters: Vec::new(),
-    }
 }
 
 /// Whether `account` is (or, without a listing, becomes) an organization
@@ -121,7 +109,7 @@ pub fn admit(
     if open {
         draft
             .accounts
-            .insert(account.to_string(), bare_account(account, origin.clone()));
+            .insert(account.to_string(), Account::bare(account, origin.clone()));
         return true;
     }
     draft

@@ -145,6 +145,21 @@ pub struct Account {
     pub clusters: Vec<Cluster>,
 }
 
+impl Account {
+    /// An account known by its id only, at the root, named by its id.
+    pub fn bare(id: &str, origin: Origin) -> Account {
+        Account {
+            id: id.to_string(),
+            name: id.to_string(),
+            email: None,
+            parent: "root".into(),
+            origin,
+            iam: None,
+            clusters: Vec::new(),
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Ou {
     pub id: String,

@@ -159,7 +159,7 @@ pub fn read(dir: &Path, report: &mut Report) -> Result<Listing, ImportError> {
         );
         accounts.insert(
             management_account.clone(),
-            bare_account(&management_account, described.origin()),
+            Account::bare(&management_account, described.origin()),
         );
     }
     if let Some(account) = accounts.get_mut(&management_account)
@@ -232,18 +232,6 @@ pub fn read(dir: &Path, report: &mut Report) -> Result<Listing, ImportError> {
         ram_sharing,
         origin: described.origin(),
     })
-}
-
-fn bare_account(id: &str, origin: Origin) -> Account {
-    Account {
-        id: id.to_string(),
-        name: id.to_string(),
-        email: None,
-        parent: "root".into(),
-        origin,
-        iam: None,
-        clusters: Vec::new(),
-    }
 }
 
 /// The OUs, breadth first from the root, each parent's listing read once.
