@@ -66,6 +66,7 @@ REGION = "us-east-1"
 
 START_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
+TRAIL_SETTLE_S = 5.0
 
 # Keep the developer's AWS configuration out of every client the tests make:
 # no profile, no config or credentials file, no instance metadata lookups.
@@ -345,10 +346,20 @@ class Twin:
             )
 
     def trail(self, denied: bool = False) -> list[dict]:
-        """The decision trail, one dict per decision."""
+        """The decision trail, one dict per decision, once it has settled.
+
+        The twin writes the trail in batches within about 20 ms of each
+        decision (docs/twin.md), so the trail is read until two reads, 100 ms
+        apart, agree (for at most TRAIL_SETTLE_S seconds)."""
         args = ["trail"] + (["--denied"] if denied else [])
-        out = self.orgtwin(*args).stdout
-        return [json.loads(line) for line in out.splitlines() if line.strip()]
+        deadline = time.monotonic() + TRAIL_SETTLE_S
+        last = None
+        while True:
+            out = self.orgtwin(*args).stdout
+            if out == last or time.monotonic() > deadline:
+                return [json.loads(line) for line in out.splitlines() if line.strip()]
+            last = out
+            time.sleep(0.1)
 
 
 def _start(tmp_path_factory: pytest.TempPathFactory, model: Path | None) -> Twin:
