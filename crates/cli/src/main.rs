@@ -11,6 +11,7 @@ mod analyze;
 mod compare;
 mod generate;
 mod import;
+mod log;
 mod run;
 mod simulate;
 mod twin;

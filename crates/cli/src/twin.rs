@@ -127,13 +127,12 @@ async fn stop_signal() {
     }
 }
 
-fn init_tracing() -> Option<tracing_appender::non_blocking::WorkerGuard> {
+fn init_tracing() -> Option<crate::log::LogGuard> {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // Not lossy: under a burst the request waits rather than losing its line.
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .finish(std::io::stderr());
+    let (writer, guard) = crate::log::stderr_writer()
+        .map_err(|e| eprintln!("error: cannot start the log writer: {e}"))
+        .ok()?;
     // Colours only for a terminal; a log file or a pipe gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
