@@ -135,17 +135,29 @@ fn lower_first(name: &str) -> String {
 /// Escapes text for XML content and attributes.
 pub fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
+    escape_into(&mut out, text);
     out
+}
+
+/// Appends `text` to `out`, escaped for XML: the runs between the five
+/// special characters are copied whole (a session token has none).
+fn escape_into(out: &mut String, text: &str) {
+    let mut run = 0;
+    for (at, byte) in text.bytes().enumerate() {
+        let entity = match byte {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&apos;",
+            _ => continue,
+        };
+        // `run..at` lies between ASCII bytes, so on character boundaries.
+        out.push_str(text.get(run..at).unwrap_or_default());
+        out.push_str(entity);
+        run = at + 1;
+    }
+    out.push_str(text.get(run..).unwrap_or_default());
 }
 
 /// Builds an XML body element by element.
@@ -167,7 +179,9 @@ impl Xml {
 
     /// `<name>text</name>`.
     pub fn leaf(&mut self, name: &str, text: &str) -> &mut Self {
-        let _ = write!(self.out, "<{name}>{}</{name}>", escape(text));
+        let _ = write!(self.out, "<{name}>");
+        escape_into(&mut self.out, text);
+        let _ = write!(self.out, "</{name}>");
         self
     }
 
@@ -306,5 +320,9 @@ mod tests {
             escape("<a href=\"x\">&'"),
             "&lt;a href=&quot;x&quot;&gt;&amp;&apos;"
         );
+        assert_eq!(escape("plain"), "plain");
+        assert_eq!(escape("é<ü>ß"), "é&lt;ü&gt;ß");
+        assert_eq!(escape("&"), "&amp;");
+        assert_eq!(escape(""), "");
     }
 }
