@@ -25,6 +25,7 @@
 //! ([`orgtwin_store::ObjectMeta`], bodies in files under the state folder).
 
 mod buckets;
+mod multipart;
 mod objects;
 pub mod upload;
 mod xml;
@@ -433,10 +434,10 @@ pub async fn handle(
         "GetObject" => objects::get(&call, false).await,
         "HeadObject" => objects::get(&call, true).await,
         "DeleteObject" => objects::delete(&call),
-        "CreateMultipartUpload" => objects::create_upload(&call),
-        "UploadPart" => objects::upload_part(&call, body).await,
-        "CompleteMultipartUpload" => objects::complete_upload(&call, body).await,
-        "AbortMultipartUpload" => objects::abort_upload(&call),
+        "CreateMultipartUpload" => multipart::create_upload(&call),
+        "UploadPart" => multipart::upload_part(&call, body).await,
+        "CompleteMultipartUpload" => multipart::complete_upload(&call, body).await,
+        "AbortMultipartUpload" => multipart::abort_upload(&call),
         _ => Err(ServiceError::new(501, "NotImplemented", "Not implemented")),
     };
     match result {
