@@ -1,6 +1,6 @@
 //! Object operations: put, get (ranges and conditions), head, delete, list
-//! (v1 and v2, prefixes and delimiters, pages), multi-object delete, and
-//! multipart uploads.
+//! (v1 and v2, prefixes and delimiters, pages) and multi-object delete;
+//! multipart uploads are in `multipart`.
 
 use std::path::PathBuf;
 
