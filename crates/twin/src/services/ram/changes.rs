@@ -117,14 +117,13 @@ pub(super) fn create_share(request: &Request<'_>) -> Result<Value, ServiceError>
         ));
     }
     check_name(&model, &account, &name, None)?;
-    let resources = resource_arns
-        .iter()
-        .map(|arn| parse_resource(&model, &account, request.region, arn))
-        .collect::<Result<Vec<_>, _>>()?;
-    let principals = principal_texts
-        .iter()
-        .map(|text| parse_principal(&model, text))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (resources, principals) = parse_members(
+        &model,
+        &account,
+        request.region,
+        &resource_arns,
+        &principal_texts,
+    )?;
     let (members, invited) = split_principals(&model, principals, &[]);
     check_share(
         &model,
@@ -303,14 +302,13 @@ pub(super) fn associate(request: &Request<'_>) -> Result<Value, ServiceError> {
         share,
         owner,
     } = share_change(request, "AssociateResourceShare")?;
-    let new_resources = resource_arns
-        .iter()
-        .map(|a| parse_resource(&model, &owner, request.region, a))
-        .collect::<Result<Vec<_>, _>>()?;
-    let new_principals = principal_texts
-        .iter()
-        .map(|text| parse_principal(&model, text))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (new_resources, new_principals) = parse_members(
+        &model,
+        &owner,
+        request.region,
+        &resource_arns,
+        &principal_texts,
+    )?;
     let (members, invited) = split_principals(&model, new_principals, &share.principals);
     let mut pending = pending_receivers(request, &arn)?;
     let to_invite: Vec<String> = invited

@@ -142,6 +142,26 @@ pub(super) fn parse_resource(
     Ok(orgtwin_model::subnet_arn(region, account, subnet_id))
 }
 
+/// A request's resource ARNs and principals, each checked as above, for a
+/// share of `account` in `region`.
+pub(super) fn parse_members(
+    model: &Model,
+    account: &str,
+    region: &str,
+    resource_arns: &[String],
+    principal_texts: &[String],
+) -> Result<(Vec<String>, Vec<SharePrincipal>), ServiceError> {
+    let resources = resource_arns
+        .iter()
+        .map(|arn| parse_resource(model, account, region, arn))
+        .collect::<Result<_, _>>()?;
+    let principals = principal_texts
+        .iter()
+        .map(|text| parse_principal(model, text))
+        .collect::<Result<_, _>>()?;
+    Ok((resources, principals))
+}
+
 /// The receivers of a share's pending invitations.
 pub(super) fn pending_receivers(
     request: &Request<'_>,
