@@ -128,7 +128,11 @@ pub fn authenticate_with_secret(
             if key.status != orgtwin_model::KeyStatus::Active {
                 return Err(AuthError::new("InvalidClientTokenId", INVALID_TOKEN));
             }
-            let caller = Caller::user(&model, &account.id, &user.name);
+            let caller = Caller::User {
+                account: account.id.clone(),
+                name: user.name.clone(),
+                arn: user.arn.clone(),
+            };
             (key.secret.expose().to_string(), caller)
         } else {
             let key = twin
