@@ -2,11 +2,12 @@
 //! (`orgtwin_model::import`, docs/import.md).
 //!
 //! Everything is built and checked in memory first; on any error nothing
-//! is written and the exit code is 2. Into an absent or empty directory
-//! the model is written in a sibling staging directory and renamed into
-//! place, so the directory appears whole or not at all. With `--force`
-//! into a directory that is not empty, each file is replaced whole (written
-//! beside it, then renamed); files of other names are left alone and never
+//! is written and the exit code is 2. Into an absent directory the model
+//! is written in a sibling staging directory and renamed into place, so
+//! the directory appears whole or not at all. Into an existing directory
+//! (empty, or any with `--force`) every file is written beside its place
+//! first and moved in only when all are written, the files they replace
+//! put back if a move fails; files of other names are left alone and never
 //! read back (`org.yaml` names every file it includes).
 
 use std::io::{IsTerminal, Write};
@@ -119,31 +120,52 @@ fn import_into(args: Args) -> Result<(), Failure> {
         PathBuf::from("IMPORT-REPORT.md"),
         imported.report.markdown(),
     ));
-    let written = if empty {
-        write_whole(out, &files)
-    } else {
+    let written = if out.exists() {
         write_over(out, &files)
+    } else {
+        write_whole(out, &files)
     };
     written.map_err(Failure::Other)?;
     summarize(out, &imported);
     Ok(())
 }
 
-/// Writes the files into a sibling staging directory, then renames it to
-/// `out` (which is absent or empty).
+/// A name for this run's temporary files and directories that no earlier
+/// run left behind (a process id alone repeats, as PID 1 in containers).
+fn temporary_suffix() -> String {
+    let random: String = orgtwin_twin::ids::random_bytes(4)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("orgtwin-import-{}-{random}", std::process::id())
+}
+
+/// Writes the files into a new sibling staging directory, then renames it
+/// to `out`, which does not exist.
 fn write_whole(out: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
-    let name = out
-        .file_name()
-        .map_or_else(|| "model".into(), |n| n.to_string_lossy().into_owned());
-    let staging = out.with_file_name(format!(".{name}.orgtwin-import-{}", std::process::id()));
-    let result = write_files(&staging, files).and_then(|()| {
-        if out.exists() {
-            std::fs::remove_dir(out)
-                .map_err(|e| format!("cannot replace `{}`: {e}", out.display()))?;
-        }
-        std::fs::rename(&staging, out)
-            .map_err(|e| format!("cannot move the model into `{}`: {e}", out.display()))
-    });
+    // `foo/..` and `.` have no name to put a sibling beside.
+    let out =
+        std::path::absolute(out).map_err(|e| format!("cannot resolve `{}`: {e}", out.display()))?;
+    let (Some(parent), Some(name)) = (out.parent(), out.file_name()) else {
+        return Err(format!("`{}` cannot be created", out.display()));
+    };
+    std::fs::create_dir_all(parent)
+        .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    let staging = parent.join(format!(
+        ".{}.{}",
+        name.to_string_lossy(),
+        temporary_suffix()
+    ));
+    // `create_dir`, not `create_dir_all`: never into a leftover.
+    std::fs::create_dir(&staging)
+        .map_err(|e| format!("cannot create `{}`: {e}", staging.display()))?;
+    let result = files
+        .iter()
+        .try_for_each(|(relative, text)| write_new(&staging.join(relative), text))
+        .and_then(|()| {
+            std::fs::rename(&staging, &out)
+                .map_err(|e| format!("cannot move the model into `{}`: {e}", out.display()))
+        });
     if result.is_err() {
         // Only the staging directory this process made.
         let _ = std::fs::remove_dir_all(&staging);
@@ -151,37 +173,132 @@ fn write_whole(out: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
     result
 }
 
-fn write_files(dir: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
-    for (relative, text) in files {
-        let path = dir.join(relative);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)
-                .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
-        }
-        std::fs::write(&path, text)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))?;
+/// Writes `text` to a new file at `path`, creating its folders.
+fn write_new(path: &Path, text: &str) -> Result<(), String> {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
     }
-    Ok(())
+    std::fs::write(path, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
 }
 
-/// Replaces each file whole: written beside itself, then renamed.
+/// Replaces the model's files in the directory `out`, all or none: every
+/// file is first written beside its place; only when all are written are
+/// they moved in, `org.yaml` (which names the others) last, each file they
+/// replace kept aside until every move is done and put back if one fails.
 fn write_over(out: &Path, files: &[(PathBuf, String)]) -> Result<(), String> {
-    for (relative, text) in files {
+    let suffix = temporary_suffix();
+    let mut replace = Replace::default();
+    let mut ordered: Vec<&(PathBuf, String)> = files.iter().collect();
+    // Stable: the other files keep their order.
+    ordered.sort_by_key(|(relative, _)| relative == Path::new("org.yaml"));
+    let result = ordered
+        .iter()
+        .try_for_each(|(relative, text)| replace.stage(out, relative, text, &suffix))
+        .and_then(|()| replace.move_in(&suffix));
+    match &result {
+        Ok(()) => replace.forget_originals(),
+        Err(_) => replace.undo(),
+    }
+    result
+}
+
+/// What [`write_over`] has done so far, to finish or undo it.
+#[derive(Default)]
+struct Replace {
+    /// Folders it created, outermost first.
+    folders: Vec<PathBuf>,
+    /// Each file: its place and the new text's temporary name beside it.
+    staged: Vec<(PathBuf, PathBuf)>,
+    /// Files moved in, and where the file each replaced was kept.
+    moved: Vec<(PathBuf, Option<PathBuf>)>,
+}
+
+impl Replace {
+    fn stage(
+        &mut self,
+        out: &Path,
+        relative: &Path,
+        text: &str,
+        suffix: &str,
+    ) -> Result<(), String> {
         let path = out.join(relative);
         if let Some(parent) = path.parent() {
+            let missing: Vec<PathBuf> = parent
+                .ancestors()
+                .take_while(|a| !a.exists())
+                .map(Path::to_path_buf)
+                .collect();
             std::fs::create_dir_all(parent)
                 .map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+            self.folders.extend(missing.into_iter().rev());
         }
-        let mut temporary = path.clone().into_os_string();
-        temporary.push(format!(".orgtwin-import-{}", std::process::id()));
-        std::fs::write(&temporary, text)
-            .and_then(|()| std::fs::rename(&temporary, &path))
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&temporary);
-                format!("cannot write `{}`: {e}", path.display())
-            })?;
+        if path.symlink_metadata().is_ok_and(|m| !m.is_file()) {
+            return Err(format!(
+                "`{}` is in the way: the model has a file of that name",
+                path.display()
+            ));
+        }
+        let staged = beside(&path, suffix, "new");
+        self.staged.push((path.clone(), staged.clone()));
+        std::fs::write(&staged, text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
     }
-    Ok(())
+
+    fn move_in(&mut self, suffix: &str) -> Result<(), String> {
+        // Popped from the end: a file stays in `staged` until it is in.
+        self.staged.reverse();
+        while let Some((path, staged)) = self.staged.last().cloned() {
+            let kept = if path.exists() {
+                let kept = beside(&path, suffix, "old");
+                std::fs::rename(&path, &kept)
+                    .map_err(|e| format!("cannot replace `{}`: {e}", path.display()))?;
+                Some(kept)
+            } else {
+                None
+            };
+            let moved = std::fs::rename(&staged, &path);
+            self.moved.push((path.clone(), kept));
+            moved.map_err(|e| format!("cannot replace `{}`: {e}", path.display()))?;
+            self.staged.pop();
+        }
+        Ok(())
+    }
+
+    fn forget_originals(&self) {
+        for (_, kept) in &self.moved {
+            if let Some(kept) = kept {
+                let _ = std::fs::remove_file(kept);
+            }
+        }
+    }
+
+    /// Puts back what was there: best effort, each step on its own.
+    fn undo(&self) {
+        for (path, kept) in self.moved.iter().rev() {
+            match kept {
+                Some(kept) => {
+                    let _ = std::fs::rename(kept, path);
+                }
+                None => {
+                    let _ = std::fs::remove_file(path);
+                }
+            }
+        }
+        for (_, staged) in &self.staged {
+            let _ = std::fs::remove_file(staged);
+        }
+        for folder in self.folders.iter().rev() {
+            // Only folders this run made, and only if left empty.
+            let _ = std::fs::remove_dir(folder);
+        }
+    }
+}
+
+/// `path` with `.SUFFIX.what` added to its name.
+fn beside(path: &Path, suffix: &str, what: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_os_string();
+    name.push(format!(".{suffix}.{what}"));
+    PathBuf::from(name)
 }
 
 fn summarize(out: &Path, imported: &Imported) {
@@ -261,5 +378,42 @@ impl Bar {
         if self.drawn {
             eprint!("\r\x1b[K");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    // Test code: a failed unwrap is a failed test.
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A move that fails after others went in: [`write_over`] undoes the
+    /// moves already made, which this test runs by hand (a rename that
+    /// fails on demand needs privileges a test does not have).
+    #[test]
+    fn undo_puts_back_every_file_a_move_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path();
+        std::fs::write(out.join("org.yaml"), "old org\n").unwrap();
+        let mut replace = Replace::default();
+        for (relative, text) in [("accounts/a.yaml", "new a\n"), ("org.yaml", "new org\n")] {
+            replace.stage(out, Path::new(relative), text, "t").unwrap();
+        }
+        replace.move_in("t").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(out.join("org.yaml")).unwrap(),
+            "new org\n"
+        );
+        replace.undo();
+        assert_eq!(
+            std::fs::read_to_string(out.join("org.yaml")).unwrap(),
+            "old org\n"
+        );
+        let left: Vec<_> = std::fs::read_dir(out)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["org.yaml"]);
     }
 }

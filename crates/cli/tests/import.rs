@@ -145,6 +145,75 @@ fn a_directory_that_is_not_empty_is_refused_unless_forced() {
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
+/// Every file under `dir`, folders included, with its content.
+fn tree(dir: &Path) -> Vec<(PathBuf, Option<Vec<u8>>)> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                folders.push(path.clone());
+                found.push((path, None));
+            } else {
+                let bytes = std::fs::read(&path).unwrap();
+                found.push((path, Some(bytes)));
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn a_forced_import_that_cannot_write_every_file_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("model");
+    let mut forced = import_args(&out);
+    forced.push("--force".into());
+    let first = run(&forced);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first.stderr));
+    // Our own edit, and a folder where the report file goes: the second
+    // import stages every model file before it meets the folder.
+    let org = out.join("org.yaml");
+    let mut edited = std::fs::read_to_string(&org).unwrap();
+    edited.push_str("# reviewed\n");
+    std::fs::write(&org, &edited).unwrap();
+    std::fs::remove_file(out.join("IMPORT-REPORT.md")).unwrap();
+    std::fs::create_dir(out.join("IMPORT-REPORT.md")).unwrap();
+    std::fs::write(out.join("IMPORT-REPORT.md/ours.txt"), "ours\n").unwrap();
+    let before = tree(&out);
+
+    let second = run(&forced);
+    assert_eq!(second.status.code(), Some(2), "{}", text(&second.stdout));
+    let stderr = text(&second.stderr);
+    assert!(
+        stderr.contains("IMPORT-REPORT.md` is in the way"),
+        "{stderr}"
+    );
+    assert_eq!(tree(&out), before, "the directory changed");
+}
+
+#[test]
+fn an_empty_current_directory_is_written_into() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut args = import_args(Path::new("."));
+    args.remove(0);
+    let done = Command::new(env!("CARGO_BIN_EXE_orgtwin"))
+        .arg("import")
+        .args(&args)
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    assert!(dir.path().join("org.yaml").is_file());
+    let leftovers: Vec<PathBuf> = entries(dir.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().contains("orgtwin-import"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
 #[test]
 fn nothing_is_written_when_the_exports_do_not_make_a_model() {
     let dir = tempfile::tempdir().unwrap();

@@ -523,6 +523,44 @@ fn bad_exports_stop_the_import_at_their_file_and_json_path() {
         r#"{"RoleDetailList": [], "IsTruncated": true, "Marker": "x"}"#,
     );
     assert!(err(&with_iam(truncated)).contains("`--max-items`"));
+    // `--max-items` leaves `NextToken` and no `IsTruncated` in the CLI's
+    // output; EKS spells it `nextToken`.
+    let page = write(
+        "page.json",
+        r#"{"RoleDetailList": [], "NextToken": "eyJNYXJrZXIiOiBudWxsfQ=="}"#,
+    );
+    let message = err(&with_iam(page));
+    assert!(
+        message.contains("page.json:1:37, at `NextToken`: this is one page of a listing"),
+        "{message}"
+    );
+    let eks_page = write(
+        "associations-page.json",
+        r#"{"associations": [], "nextToken": "abc"}"#,
+    );
+    let inputs = Inputs {
+        eks: vec![eks_page],
+        management_account: Some("999988887777".into()),
+        ..Inputs::default()
+    };
+    assert!(err(&inputs).contains("at `nextToken`: this is one page"));
+    let listing = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(fixtures().join("organizations")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), listing.path().join(entry.file_name())).unwrap();
+    }
+    std::fs::write(
+        listing.path().join("list-roots.json"),
+        r#"{"Roots": [], "NextToken": "abc"}"#,
+    )
+    .unwrap();
+    let mut inputs = fixture_inputs();
+    inputs.organizations = Some(listing.path().to_path_buf());
+    let message = err(&inputs);
+    assert!(
+        message.contains("list-roots.json:1:28, at `NextToken`"),
+        "{message}"
+    );
 
     let unknown = write("unknown.json", r#"{"Buckets": []}"#);
     assert!(err(&with_iam(unknown)).contains("is not an `aws iam` output orgtwin reads"));

@@ -68,12 +68,6 @@ pub fn read(input: &AccountFile, report: &mut Report) -> Result<IamExport, Impor
     if !root.is_object() {
         return Err(unknown(&input.path));
     }
-    if root.flag("IsTruncated")? == Some(true) {
-        return Err(root.error(
-            "the export is truncated (`IsTruncated`): run the AWS CLI without `--max-items`, \
-             so that it reads every page",
-        ));
-    }
     if DETAIL_LISTS.iter().any(|key| root.has(key)) {
         details(&file, input.account.as_deref(), report)
     } else if root.has("Roles") {

@@ -45,7 +45,32 @@ impl InputFile {
                 reason: e.message,
             }
         })?;
-        Ok(InputFile { source, root })
+        let file = InputFile { source, root };
+        file.refuse_a_page()?;
+        Ok(file)
+    }
+
+    /// One page of a listing is refused: what is on the other pages would
+    /// be missing from the model without a word. The AWS CLI reads every
+    /// page unless told `--max-items` or `--no-paginate`; it then leaves
+    /// `NextToken` (`nextToken` for EKS) in its output, and IAM's own
+    /// answer says `IsTruncated` with a `Marker`.
+    fn refuse_a_page(&self) -> Result<(), ImportError> {
+        let root = self.root();
+        let token = ["NextToken", "nextToken", "Marker"]
+            .into_iter()
+            .find_map(|key| root.get(key));
+        let truncated = match root.get("IsTruncated") {
+            Some(flag) if flag.json.value == JsonValue::Bool(true) => Some(flag),
+            _ => None,
+        };
+        match token.or(truncated) {
+            Some(at) => Err(at.error(
+                "this is one page of a listing: run the AWS CLI without `--max-items` or \
+                 `--no-paginate`, so that it reads every page",
+            )),
+            None => Ok(()),
+        }
     }
 
     pub fn name(&self) -> String {
