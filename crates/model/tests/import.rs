@@ -462,6 +462,41 @@ fn without_an_organization_listing_the_management_account_is_required() {
         "{assumed:#?}"
     );
     assert!(model.role("444455556666", "deploy-role").is_some());
+
+    // A `list-roles` of an account no other export has is reported, with
+    // a listing (outside it) and without (nothing to add it to).
+    let dir = tempfile::tempdir().unwrap();
+    let roles = dir.path().join("roles.json");
+    std::fs::write(
+        &roles,
+        r#"{"Roles": [{"Arn": "arn:aws:iam::262626262626:role/r", "RoleName": "r"}]}"#,
+    )
+    .unwrap();
+    inputs
+        .iam
+        .push(AccountFile::parse(&roles.display().to_string()));
+    let imported = import_quietly(&inputs);
+    let incomplete = reported(&imported, Kind::Incomplete);
+    assert!(
+        has(
+            &incomplete,
+            &["roles.json", "`list-roles` of account `262626262626`"]
+        ),
+        "{incomplete:#?}"
+    );
+    let mut listed = fixture_inputs();
+    listed
+        .iam
+        .push(AccountFile::parse(&roles.display().to_string()));
+    let imported = import_quietly(&listed);
+    let outside = reported(&imported, Kind::OutsideOrganization);
+    assert!(
+        has(
+            &outside,
+            &["roles.json", "`list-roles` of account `262626262626`"]
+        ),
+        "{outside:#?}"
+    );
 }
 
 #[test]

@@ -193,7 +193,9 @@ fn iam(
             .get_mut(&account)
             .and_then(|a| a.iam.as_mut())
         else {
-            if draft.accounts.contains_key(&account) {
+            if !open && !draft.accounts.contains_key(&account) {
+                admit(draft, &account, &file, "`list-roles`", open, report);
+            } else {
                 report.push(
                     Kind::Incomplete,
                     file,
