@@ -138,10 +138,29 @@ fn read_cluster_files(
                 continue;
             };
             for node in &nodes {
-                account
-                    .eks
-                    .clusters
-                    .extend(crate::read_other::read_eksctl(id, node, report));
+                let Some(cluster) = crate::read_other::read_eksctl(id, node, report) else {
+                    continue;
+                };
+                // A model without the access such a role gives would say
+                // less than the cluster does; add-on associations are
+                // documented as not read.
+                for created in cluster
+                    .eksctl_passed_over
+                    .iter()
+                    .filter(|p| p.kind == crate::raw::PassedOver::CreatedRole)
+                {
+                    report.push(
+                        &created.loc,
+                        Problem::Refused {
+                            message: created.what.clone(),
+                            help: "give the role eksctl made (`attachRoleARN`, or `roleARN` for \
+                                   an association), or declare this service account in the \
+                                   model with its role"
+                                .into(),
+                        },
+                    );
+                }
+                account.eks.clusters.push(cluster);
             }
         }
         for cluster in &mut account.eks.clusters {

@@ -107,6 +107,30 @@ pub struct RawCluster {
     /// output; their service accounts are read into `service_accounts`.
     pub kubernetes_manifests: Vec<Text>,
     pub pod_identity_associations: Vec<RawAssociation>,
+    /// What an eksctl file declares and the model cannot hold.
+    pub eksctl_passed_over: Vec<EksctlPassedOver>,
+}
+
+/// Something an eksctl `ClusterConfig` declares that the model cannot
+/// hold: the model's loader refuses a role eksctl would create (the access
+/// it gives would be missing), the import reports both kinds.
+#[derive(Debug)]
+pub struct EksctlPassedOver {
+    pub loc: Loc,
+    pub kind: PassedOver,
+    /// What it is and why it is not read.
+    pub what: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PassedOver {
+    /// A service account or association whose role eksctl creates
+    /// (`attachPolicyARNs`, `wellKnownPolicies`, `roleName`, ...): its ARN
+    /// is not in the file.
+    CreatedRole,
+    /// An add-on's `podIdentityAssociations`: the file does not say the
+    /// add-on's namespace.
+    AddonAssociations,
 }
 
 /// A Kubernetes service account, with its annotations.

@@ -527,6 +527,7 @@ impl Reader<'_> {
             service_accounts,
             kubernetes_manifests: self.texts(&f, "kubernetes_manifests"),
             pod_identity_associations: associations,
+            eksctl_passed_over: Vec::new(),
         })
     }
 

@@ -6,8 +6,10 @@
 //! files are, and every problem points into the file at fault.
 
 use crate::error::{Problem, Report};
-use crate::raw::{RawAssociation, RawCluster, RawServiceAccount, RawTags, Text};
-use crate::read::Reader;
+use crate::raw::{
+    EksctlPassedOver, PassedOver, RawAssociation, RawCluster, RawServiceAccount, RawTags, Text,
+};
+use crate::read::{Fields, Reader};
 use crate::source::FileId;
 use crate::yaml::{Node, Value};
 
@@ -144,7 +146,9 @@ impl Reader<'_> {
             service_accounts: Vec::new(),
             kubernetes_manifests: Vec::new(),
             pod_identity_associations: Vec::new(),
+            eksctl_passed_over: Vec::new(),
         };
+        self.eksctl_addons(&f, &mut cluster);
         let Some(iam) = f.get("iam") else {
             return Some(cluster);
         };
@@ -161,6 +165,13 @@ impl Reader<'_> {
                 continue;
             };
             let mut annotations = self.tags(&m, "annotations");
+            let namespace = self.text(&m, "namespace").or_else(|| {
+                Some(Text {
+                    value: "default".into(),
+                    loc: self.loc(metadata, &m.path("namespace")),
+                })
+            });
+            let name = self.required_text(&m, "name");
             // eksctl annotates the service account with the role it attaches
             // (`attachRoleARN`); a role eksctl would create has a name only
             // AWS would choose, and cannot be modelled.
@@ -175,22 +186,34 @@ impl Reader<'_> {
                     },
                     arn,
                 )),
-                None => self.problem(
-                    node,
-                    &field,
-                    Problem::MissingField {
-                        field: "attachRoleARN",
-                    },
-                ),
+                None => {
+                    let created = CREATED_ROLE_FIELDS.iter().find(|k| s.get(k).is_some());
+                    match (created, &namespace, &name) {
+                        (Some(key), Some(ns), Some(sa)) => {
+                            cluster.eksctl_passed_over.push(EksctlPassedOver {
+                                loc: self.loc(node, &field),
+                                kind: PassedOver::CreatedRole,
+                                what: format!(
+                                    "service account `{}/{}`: eksctl creates its IRSA role \
+                                     (`{key}`), whose name the file does not give",
+                                    ns.value, sa.value
+                                ),
+                            });
+                            continue;
+                        }
+                        _ => self.problem(
+                            node,
+                            &field,
+                            Problem::MissingField {
+                                field: "attachRoleARN",
+                            },
+                        ),
+                    }
+                }
             }
             cluster.service_accounts.push(RawServiceAccount {
-                namespace: self.text(&m, "namespace").or_else(|| {
-                    Some(Text {
-                        value: "default".into(),
-                        loc: self.loc(metadata, &m.path("namespace")),
-                    })
-                }),
-                name: self.required_text(&m, "name"),
+                namespace,
+                name,
                 annotations,
             });
         }
@@ -200,6 +223,21 @@ impl Reader<'_> {
             };
             let namespace = self.required_text(&a, "namespace");
             let service_account = self.required_text(&a, "serviceAccountName");
+            if a.get("roleARN").is_none()
+                && let Some(key) = CREATED_ROLE_FIELDS.iter().find(|k| a.get(k).is_some())
+                && let (Some(ns), Some(sa)) = (&namespace, &service_account)
+            {
+                cluster.eksctl_passed_over.push(EksctlPassedOver {
+                    loc: self.loc(node, &field),
+                    kind: PassedOver::CreatedRole,
+                    what: format!(
+                        "Pod Identity association of `{}/{}`: eksctl creates its role \
+                         (`{key}`), whose name the file does not give",
+                        ns.value, sa.value
+                    ),
+                });
+                continue;
+            }
             if a.get("createServiceAccount")
                 .is_some_and(|n| matches!(&n.value, Value::Scalar(s) if s.text == "true"))
                 && let (Some(ns), Some(sa)) = (&namespace, &service_account)
@@ -226,4 +264,45 @@ impl Reader<'_> {
         }
         Some(cluster)
     }
+
+    /// `addons[].podIdentityAssociations`: passed over, with a note, since
+    /// an add-on's namespace is eksctl's knowledge, not the file's.
+    fn eksctl_addons(&mut self, f: &Fields<'_>, cluster: &mut RawCluster) {
+        for (node, field) in self.list(f, "addons") {
+            let Some(addon) = self.fields(node, &field, &[]) else {
+                continue;
+            };
+            let associations = addon
+                .get("podIdentityAssociations")
+                .map_or(0, |n| match &n.value {
+                    Value::Sequence(items) => items.len(),
+                    _ => 1,
+                });
+            if associations == 0 {
+                continue;
+            }
+            let name = self
+                .text(&addon, "name")
+                .map(|n| n.value)
+                .unwrap_or_default();
+            cluster.eksctl_passed_over.push(EksctlPassedOver {
+                loc: self.loc(node, &addon.path("podIdentityAssociations")),
+                kind: PassedOver::AddonAssociations,
+                what: format!(
+                    "add-on `{name}`: {associations} Pod Identity association(s), in the \
+                     add-on's namespace, which the file does not give"
+                ),
+            });
+        }
+    }
 }
+
+/// The fields with which eksctl makes a role rather than being given one.
+const CREATED_ROLE_FIELDS: [&str; 6] = [
+    "attachPolicyARNs",
+    "attachPolicy",
+    "wellKnownPolicies",
+    "roleName",
+    "permissionPolicyARNs",
+    "permissionPolicy",
+];

@@ -418,6 +418,26 @@ fn what_cannot_be_mapped_is_reported_at_its_export() {
         "{assumed:#?}"
     );
 
+    // eksctl's own roles and an add-on's associations: reported where the
+    // eksctl file declares them.
+    let not_modelled = reported(&imported, Kind::NotModelled);
+    for parts in [
+        &[
+            "analytics-cluster.yaml:21:5",
+            "add-on `vpc-cni`: 1 Pod Identity",
+        ][..],
+        &[
+            "analytics-cluster.yaml:29:7",
+            "service account `analytics/s3-reader`: eksctl creates its IRSA role (`attachPolicyARNs`)",
+        ],
+        &[
+            "analytics-cluster.yaml:36:7",
+            "association of `analytics/exporter`: eksctl creates its role (`wellKnownPolicies`)",
+        ],
+    ] {
+        assert!(has(&not_modelled, parts), "{parts:?} in {not_modelled:#?}");
+    }
+
     let markdown = imported.report.markdown();
     assert!(markdown.starts_with("# What `orgtwin import` could not map"));
     for heading in [

@@ -131,7 +131,7 @@ fn service_accounts_come_from_manifests_and_clusters_from_eksctl() {
 
 #[test]
 fn problems_in_other_tools_files_are_reported_there() {
-    let broken_eksctl = "kind: ClusterConfig\nmetadata:\n  name: x\n  region: eu-west-1\niam:\n  serviceAccounts:\n    - metadata: {name: s, namespace: n}\n";
+    let broken_eksctl = "kind: ClusterConfig\nmetadata:\n  name: x\n  region: eu-west-1\niam:\n  serviceAccounts:\n    - metadata: {name: s, namespace: n}\n    - metadata: {name: made, namespace: n}\n      attachPolicyARNs: [arn:aws:iam::aws:policy/ReadOnlyAccess]\naddons:\n  - name: vpc-cni\n    podIdentityAssociations:\n      - {serviceAccountName: aws-node, permissionPolicyARNs: [arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy]}\n";
     let broken_manifest =
         "kind: ServiceAccount\nmetadata:\n  namespace: team-a\n---\nkind: ServiceAccount\n";
     let errors = load_from_memory(
@@ -158,6 +158,16 @@ fn problems_in_other_tools_files_are_reported_there() {
         brief.contains("eksctl.yaml:7:7: missing field `attachRoleARN`"),
         "{brief}"
     );
+    // A role eksctl would make is refused, not dropped; an add-on's
+    // associations are passed over (docs/model.md).
+    assert!(
+        brief.contains(
+            "eksctl.yaml:8:7: service account `n/made`: eksctl creates its IRSA role \
+             (`attachPolicyARNs`)"
+        ),
+        "{brief}"
+    );
+    assert!(!brief.contains("vpc-cni"), "{brief}");
 
     let not_eksctl = load_from_memory(
         "org.yaml",

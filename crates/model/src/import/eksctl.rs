@@ -3,7 +3,11 @@
 //! cluster's name, region, version and tags, its `iam.serviceAccounts`
 //! (each annotated with its `attachRoleARN`) and its
 //! `iam.podIdentityAssociations`. A problem that reader finds stops the
-//! import, at its line in the file.
+//! import, at its line in the file. A service account or association whose
+//! role eksctl creates (its ARN is not in the file), and an add-on's
+//! associations (its namespace is not in the file), are reported instead:
+//! the kubectl listing and `describe-pod-identity-association` outputs give
+//! them as they are.
 //!
 //! An eksctl file does not name its account. It is given as
 //! `ACCOUNT=FILE`, or the account is taken from a `describe-cluster` output
@@ -15,8 +19,10 @@ use std::sync::Arc;
 
 use super::draft::{Association, Cluster, ServiceAccount};
 use super::error::{ImportError, Origin};
+use super::report::{Kind, Report};
 use crate::error::Report as Problems;
-use crate::raw::{RawCluster, RawTags, Text};
+use crate::raw::{RawCluster, RawTags};
+use crate::source::Loc;
 use crate::source::{SourceFile, Sources};
 
 /// A cluster an eksctl file describes.
@@ -27,7 +33,7 @@ pub struct EksctlCluster {
     pub role_account: Option<String>,
 }
 
-pub fn read(path: &Path) -> Result<Vec<EksctlCluster>, ImportError> {
+pub fn read(path: &Path, report: &mut Report) -> Result<Vec<EksctlCluster>, ImportError> {
     let text = std::fs::read_to_string(path).map_err(|e| ImportError::Unreadable {
         path: path.display().to_string(),
         reason: e.to_string(),
@@ -60,16 +66,23 @@ pub fn read(path: &Path) -> Result<Vec<EksctlCluster>, ImportError> {
     let Some(source) = sources.get(id) else {
         return Ok(Vec::new());
     };
+    for passed in raws.iter().flat_map(|raw| &raw.eksctl_passed_over) {
+        report.push(
+            Kind::NotModelled,
+            origin(source, &passed.loc),
+            format!("{}; not read from this file", passed.what),
+        );
+    }
     Ok(raws.iter().filter_map(|raw| convert(source, raw)).collect())
 }
 
-fn origin(source: &SourceFile, text: &Text) -> Origin {
-    let (line, column) = source.line_column(text.loc.span.start);
+fn origin(source: &SourceFile, loc: &Loc) -> Origin {
+    let (line, column) = source.line_column(loc.span.start);
     Origin {
         file: source.path.display().to_string(),
         line,
         column,
-        json_path: text.loc.field.clone(),
+        json_path: loc.field.clone(),
     }
 }
 
@@ -93,7 +106,7 @@ fn convert(source: &SourceFile, raw: &RawCluster) -> Option<EksctlCluster> {
                 namespace: namespace.value.clone(),
                 name: sa_name.value.clone(),
                 annotations: pairs(&sa.annotations),
-                origin: origin(source, sa_name),
+                origin: origin(source, &sa_name.loc),
             })
         })
         .collect();
@@ -111,7 +124,7 @@ fn convert(source: &SourceFile, raw: &RawCluster) -> Option<EksctlCluster> {
                 disable_session_tags: a.disable_session_tags.as_ref().is_some_and(|f| f.value),
                 policy: None,
                 tags: pairs(&a.tags),
-                origin: origin(source, role),
+                origin: origin(source, &role.loc),
             })
         })
         .collect();
@@ -129,7 +142,7 @@ fn convert(source: &SourceFile, raw: &RawCluster) -> Option<EksctlCluster> {
             tags: pairs(&raw.tags),
             service_accounts,
             associations,
-            origin: origin(source, name),
+            origin: origin(source, &name.loc),
         },
         role_account,
     })

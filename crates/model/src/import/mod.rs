@@ -191,7 +191,7 @@ pub fn import(
     }
     for input in &inputs.eksctl {
         steps.next(&input.path.display().to_string());
-        let clusters = eksctl::read(&input.path)?;
+        let clusters = eksctl::read(&input.path, &mut report)?;
         read.eksctl.push((input.clone(), clusters));
     }
     for input in &inputs.kubectl {
