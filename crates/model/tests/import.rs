@@ -1095,3 +1095,70 @@ fn a_trust_that_pins_eks_s_external_id_is_reported() {
         "{assumed:#?}"
     );
 }
+
+#[test]
+fn a_kubectl_listing_is_what_the_cluster_has() {
+    let dir = tempfile::tempdir().unwrap();
+    // An eksctl file of ProductionCluster that annotates a service account
+    // the listing has without a role, and declares one the listing lacks.
+    let eksctl = dir.path().join("production.yaml");
+    std::fs::write(
+        &eksctl,
+        "apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\n\
+         metadata: {name: ProductionCluster, region: us-east-1}\n\
+         iam:\n  serviceAccounts:\n\
+         \x20   - metadata: {name: PayrollApplication, namespace: OtherNamespace}\n\
+         \x20     attachRoleARN: arn:aws:iam::111122223333:role/account-a-role\n\
+         \x20   - metadata: {name: gone, namespace: PayrollNamespace}\n\
+         \x20     attachRoleARN: arn:aws:iam::111122223333:role/account-a-role\n",
+    )
+    .unwrap();
+    let mut inputs = fixture_inputs();
+    inputs.eksctl.push(AccountFile {
+        account: Some("111122223333".into()),
+        path: eksctl.clone(),
+    });
+    let imported = import_quietly(&inputs);
+    let (_, production) = imported.model.cluster("ProductionCluster").unwrap();
+    let other = production
+        .service_account("OtherNamespace", "PayrollApplication")
+        .unwrap();
+    assert!(other.irsa().is_none(), "{other:?}");
+    assert!(
+        production
+            .service_account("PayrollNamespace", "gone")
+            .is_none()
+    );
+    let assumed = reported(&imported, Kind::Assumed);
+    assert!(
+        has(
+            &assumed,
+            &[
+                "production.yaml:6:",
+                "`OtherNamespace/PayrollApplication`: annotation `eks.amazonaws.com/role-arn`",
+                "is not on the service account in the kubectl listing; left out"
+            ]
+        ),
+        "{assumed:#?}"
+    );
+    let incomplete = reported(&imported, Kind::Incomplete);
+    assert!(
+        has(
+            &incomplete,
+            &[
+                "production.yaml:8:",
+                "`PayrollNamespace/gone` is in the eksctl file but not in the cluster's kubectl listing"
+            ]
+        ),
+        "{incomplete:#?}"
+    );
+
+    // Two listings of one cluster: which one is the cluster's?
+    let mut twice = fixture_inputs();
+    twice.kubectl.push(twice.kubectl[0].clone());
+    let err = import(&twice, &mut |_| {}).unwrap_err().to_string();
+    assert!(
+        err.contains("lists the service accounts of cluster `ProductionCluster`, which an earlier"),
+        "{err}"
+    );
+}

@@ -55,7 +55,7 @@ pub fn place(
         }
     }
     for (input, accounts) in kubectl {
-        clusters.kubectl(&input, accounts, report);
+        clusters.kubectl(&input, accounts, report)?;
     }
     // Every organization account is known now.
     let roles = Roles::of(draft);
@@ -312,9 +312,19 @@ impl Clusters {
         Ok(associations.into_iter().map(|a| (at, a)).collect())
     }
 
-    /// A kubectl listing's service accounts join their cluster; they win
-    /// over an eksctl file's.
-    fn kubectl(&mut self, input: &ClusterFile, accounts: Vec<ServiceAccount>, report: &mut Report) {
+    /// A kubectl listing is what the cluster has: its service accounts,
+    /// with their annotations, replace an eksctl file's. What the eksctl
+    /// file adds (a service account the listing lacks, an annotation the
+    /// listing's service account lacks or spells otherwise) is reported and
+    /// left out. An eksctl service account with no annotation is dropped
+    /// unreported: it carries only its name, and an association that needs
+    /// it declares it again, with its own report.
+    fn kubectl(
+        &mut self,
+        input: &ClusterFile,
+        accounts: Vec<ServiceAccount>,
+        report: &mut Report,
+    ) -> Result<(), ImportError> {
         let Some((_, cluster)) = self
             .list
             .iter_mut()
@@ -329,41 +339,57 @@ impl Clusters {
                     input.cluster
                 ),
             );
-            return;
+            return Ok(());
         };
-        self.listed.insert(cluster.name.clone());
-        for sa in accounts {
-            match cluster
+        if !self.listed.insert(cluster.name.clone()) {
+            return Err(ImportError::inputs(
+                format!(
+                    "`{}` lists the service accounts of cluster `{}`, which an earlier \
+                     `--kubectl` listed already",
+                    input.path.display(),
+                    cluster.name
+                ),
+                "give one kubectl listing per cluster",
+            ));
+        }
+        let from_eksctl = std::mem::replace(&mut cluster.service_accounts, accounts);
+        for old in from_eksctl {
+            let live = cluster
                 .service_accounts
-                .iter_mut()
-                .find(|s| s.namespace == sa.namespace && s.name == sa.name)
-            {
-                Some(existing) => {
-                    for (key, value) in &existing.annotations {
-                        if sa.annotations.iter().any(|(k, v)| k == key && v != value) {
-                            report.push(
-                                Kind::Assumed,
-                                existing.origin.clone(),
-                                format!(
-                                    "service account `{}/{}`: annotation `{key}` is `{value}` \
-                                     here and differs in the kubectl listing, whose value is kept",
-                                    sa.namespace, sa.name
-                                ),
-                            );
-                        }
-                    }
-                    let mut merged = sa.annotations.clone();
-                    for (key, value) in &existing.annotations {
-                        if !merged.iter().any(|(k, _)| k == key) {
-                            merged.push((key.clone(), value.clone()));
-                        }
-                    }
-                    existing.annotations = merged;
-                    existing.origin = sa.origin;
+                .iter()
+                .find(|s| s.namespace == old.namespace && s.name == old.name);
+            let Some(live) = live else {
+                if !old.annotations.is_empty() {
+                    report.push(
+                        Kind::Incomplete,
+                        old.origin.clone(),
+                        format!(
+                            "service account `{}/{}` is in the eksctl file but not in the \
+                             cluster's kubectl listing; left out, with its annotations",
+                            old.namespace, old.name
+                        ),
+                    );
                 }
-                None => cluster.service_accounts.push(sa),
+                continue;
+            };
+            for (key, value) in &old.annotations {
+                let message = match live.annotations.iter().find(|(k, _)| k == key) {
+                    Some((_, v)) if v == value => continue,
+                    Some(_) => format!(
+                        "service account `{}/{}`: annotation `{key}` is `{value}` here and \
+                         differs in the kubectl listing, whose value is kept",
+                        old.namespace, old.name
+                    ),
+                    None => format!(
+                        "service account `{}/{}`: annotation `{key}` (`{value}`) is not on the \
+                         service account in the kubectl listing; left out",
+                        old.namespace, old.name
+                    ),
+                };
+                report.push(Kind::Assumed, old.origin.clone(), message);
             }
         }
+        Ok(())
     }
 
     /// The cluster a described association belongs to.
