@@ -1162,3 +1162,49 @@ fn a_kubectl_listing_is_what_the_cluster_has() {
         "{err}"
     );
 }
+
+#[test]
+fn a_role_whose_boundary_cannot_be_imported_is_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let trust = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::111122223333:root"}, "Action": "sts:AssumeRole"}]}"#;
+    let iam = dir.path().join("iam.json");
+    std::fs::write(
+        &iam,
+        format!(
+            r#"{{"RoleDetailList": [
+  {{"RoleName": "bounded", "Path": "/", "Arn": "arn:aws:iam::111122223333:role/bounded",
+    "AssumeRolePolicyDocument": {trust},
+    "AttachedManagedPolicies": [{{"PolicyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}}],
+    "PermissionsBoundary": {{"PermissionsBoundaryType": "Policy",
+      "PermissionsBoundaryArn": "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"}}}},
+  {{"RoleName": "plain", "Path": "/", "Arn": "arn:aws:iam::111122223333:role/plain",
+    "AssumeRolePolicyDocument": {trust}}}]}}"#
+        ),
+    )
+    .unwrap();
+    let inputs = Inputs {
+        iam: vec![AccountFile {
+            account: None,
+            path: iam,
+        }],
+        management_account: Some("999988887777".into()),
+        ..Inputs::default()
+    };
+    let imported = import_quietly(&inputs);
+    // Administrator access without its boundary would be far more than AWS
+    // allows: the role is not in the model at all.
+    assert!(imported.model.role("111122223333", "bounded").is_none());
+    assert!(imported.model.role("111122223333", "plain").is_some());
+    let refused = reported(&imported, Kind::Refused);
+    assert!(
+        has(
+            &refused,
+            &[
+                "iam.json:2:3",
+                "role `bounded` is left out with its permissions boundary"
+            ]
+        ),
+        "{refused:#?}"
+    );
+}

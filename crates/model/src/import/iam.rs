@@ -215,7 +215,8 @@ fn details(
         .collect::<Result<_, _>>()?;
     for node in root.items("GroupDetailList")? {
         let name = node.required_text("GroupName")?;
-        let group = principal(
+        // Groups have no permissions boundary.
+        if let Some(group) = principal(
             &node,
             "group",
             name,
@@ -223,12 +224,13 @@ fn details(
             "AGPA",
             &scope,
             report,
-        )?;
-        iam.groups.push(group);
+        )? {
+            iam.groups.push(group);
+        }
     }
     for node in root.items("UserDetailList")? {
         let name = node.required_text("UserName")?;
-        let user = principal(
+        let Some(user) = principal(
             &node,
             "user",
             name,
@@ -236,7 +238,10 @@ fn details(
             "AIDA",
             &scope,
             report,
-        )?;
+        )?
+        else {
+            continue;
+        };
         let mut groups = Vec::new();
         for group in node.items("GroupList")? {
             let group_name = group.as_str()?.to_string();
@@ -277,7 +282,7 @@ fn details(
             text: trust_node.document()?,
             origin: trust_node.origin(),
         };
-        let principal = principal(
+        let Some(principal) = principal(
             &node,
             "role",
             name,
@@ -285,7 +290,10 @@ fn details(
             "AROA",
             &scope,
             report,
-        )?;
+        )?
+        else {
+            continue;
+        };
         let profiles: Vec<String> = node
             .items("InstanceProfileList")?
             .iter()
@@ -364,7 +372,8 @@ impl Scope<'_> {
     }
 }
 
-/// What roles, users and groups have in common.
+/// What roles, users and groups have in common; `None` (reported) for one
+/// whose permissions boundary cannot be imported.
 fn principal(
     node: &Node<'_>,
     kind: &str,
@@ -373,7 +382,7 @@ fn principal(
     id_prefix: &str,
     scope: &Scope<'_>,
     report: &mut Report,
-) -> Result<Principal, ImportError> {
+) -> Result<Option<Principal>, ImportError> {
     let what = format!("{kind} `{name}`");
     let mut inline = Vec::new();
     for policy in node.items(inline_key)? {
@@ -397,10 +406,19 @@ fn principal(
     let mut boundary = None;
     if let Some(b) = node.get("PermissionsBoundary") {
         let arn = b.required_text("PermissionsBoundaryArn")?;
-        let what = format!("{what}'s permissions boundary");
-        if scope.attachable(&arn, &what, &b, report) {
-            boundary = Some(arn);
+        if !scope.attachable(&arn, &format!("{what}'s permissions boundary"), &b, report) {
+            // Without its boundary it would be allowed more than in AWS.
+            report.push(
+                Kind::Refused,
+                node.origin(),
+                format!(
+                    "{what} is left out with its permissions boundary: without it, it would be \
+                     allowed more than in AWS"
+                ),
+            );
+            return Ok(None);
         }
+        boundary = Some(arn);
     }
     let id_key = match kind {
         "role" => "RoleId",
@@ -409,7 +427,7 @@ fn principal(
     };
     let id = unique_id(node, id_key, id_prefix, &what, report)?;
     let tags = checked_tags(node.tag_pairs("Tags")?, &what, report);
-    Ok(Principal {
+    Ok(Some(Principal {
         path: node.text("Path")?.unwrap_or_else(|| "/".into()),
         name,
         id,
@@ -418,7 +436,7 @@ fn principal(
         boundary,
         tags,
         origin: node.origin(),
-    })
+    }))
 }
 
 /// IAM's unique id, kept when it has IAM's form (else derived, reported).

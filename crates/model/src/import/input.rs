@@ -304,7 +304,16 @@ fn quoted(key: &str) -> String {
 /// `%2B` and a literal `+` is kept); `None` for a broken escape, text that
 /// does not start as encoded JSON, or bytes that are not UTF-8.
 pub fn percent_decode(text: &str) -> Option<String> {
-    let trimmed = text.trim_start();
+    // IAM keeps a document as it was sent, leading white space included.
+    let mut trimmed = text.trim_start();
+    while let Some(rest) = ["%20", "%09", "%0A", "%0D"].iter().find_map(|space| {
+        trimmed
+            .get(..3)
+            .filter(|p| p.eq_ignore_ascii_case(space))
+            .and_then(|_| trimmed.get(3..))
+    }) {
+        trimmed = rest.trim_start();
+    }
     if !trimmed
         .get(..3)
         .is_some_and(|p| p.eq_ignore_ascii_case("%7B"))
@@ -393,5 +402,7 @@ mod tests {
         assert_eq!(percent_decode("%7B%2"), None);
         assert_eq!(percent_decode("plain"), None);
         assert_eq!(percent_decode("%7B%FF%FE"), None);
+        assert_eq!(percent_decode("%0A%20%0d%7B%7D").unwrap(), "{}");
+        assert_eq!(percent_decode("%0A%20"), None);
     }
 }
