@@ -259,7 +259,32 @@ enum PolicyCommand {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The status of a Unix tool killed by SIGPIPE (128 + 13).
+const CLOSED_STDOUT: i32 = 141;
+
+/// A reader that stops early (`orgtwin check | head`) closes the pipe, and
+/// Rust, which ignores SIGPIPE, makes the next `println!` panic. Such a
+/// panic ends the command as SIGPIPE ends other tools: quietly, with
+/// status 141. Any other panic keeps the default report.
+fn end_quietly_when_stdout_closes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        // EPIPE is 32 on Linux; std's message says so in any locale.
+        if message.starts_with("failed printing to stdout") && message.ends_with("(os error 32)") {
+            std::process::exit(CLOSED_STDOUT);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    end_quietly_when_stdout_closes();
     let cli = Cli::parse();
     match cli.command {
         Command::Policy {
