@@ -30,18 +30,49 @@ pub enum TokenError {
         path.display()
     )]
     NotAHeaderValue { path: PathBuf },
+    #[error("the token file `{}` is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+    #[error(
+        "the token file `{}` is larger than {MAX_TOKEN_BYTES} bytes, more than a service \
+         account token",
+        path.display()
+    )]
+    TooLarge { path: PathBuf },
 }
+
+/// The most a token file may hold. A projected service account token is
+/// about a kilobyte; EKS Auth refuses tokens over 64 KiB.
+pub const MAX_TOKEN_BYTES: u64 = 65_536;
 
 /// A checked token: non-empty, trimmed, printable ASCII.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Token(String);
 
 impl Token {
+    /// Reads a regular file of at most [`MAX_TOKEN_BYTES`]: a device or a
+    /// pipe named by mistake would never end, or never block.
     pub fn read(path: &Path) -> Result<Token, TokenError> {
-        let bytes = std::fs::read(path).map_err(|source| TokenError::Unreadable {
+        use std::io::Read;
+        let unreadable = |source| TokenError::Unreadable {
             path: path.to_owned(),
             source,
-        })?;
+        };
+        // `metadata` follows links, as the kubelet's `..data` links need;
+        // opening a FIFO would block before any check could run.
+        if !std::fs::metadata(path).map_err(unreadable)?.is_file() {
+            return Err(TokenError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_TOKEN_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(unreadable)?;
+        if bytes.len() as u64 > MAX_TOKEN_BYTES {
+            return Err(TokenError::TooLarge {
+                path: path.to_owned(),
+            });
+        }
         Token::from_file_content(&bytes, path)
     }
 
@@ -117,6 +148,24 @@ mod tests {
             let err = token(bad).unwrap_err();
             assert!(matches!(err, TokenError::NotAHeaderValue { .. }), "{err}");
         }
+    }
+
+    #[test]
+    fn only_a_regular_file_of_token_size_is_read() {
+        for not_a_file in ["/dev/zero", "/"] {
+            let err = Token::read(Path::new(not_a_file)).unwrap_err();
+            assert!(matches!(err, TokenError::NotAFile { .. }), "{err}");
+        }
+        let dir = std::env::temp_dir().join(format!("token-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let large = dir.join("large");
+        std::fs::write(&large, vec![b'a'; 65_537]).unwrap();
+        let err = Token::read(&large).unwrap_err();
+        assert!(matches!(err, TokenError::TooLarge { .. }), "{err}");
+        let fits = dir.join("fits");
+        std::fs::write(&fits, vec![b'a'; 65_536]).unwrap();
+        assert_eq!(Token::read(&fits).unwrap().header_value().len(), 65_536);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -459,11 +459,14 @@ fn canonical_request(parts: &HttpParts<'_>, signature: &Signature) -> Result<Str
         headers.push_str(&values.join(","));
         headers.push('\n');
     }
+    // Only S3 takes the payload hash from `x-amz-content-sha256` (it streams
+    // bodies and checks them against it as they arrive); every other
+    // service hashes the body it got, so a signature never covers a body
+    // it was not computed over.
     let payload = match signature.form {
-        SignatureForm::Presigned { .. } if signature.credential.service == "s3" => {
-            "UNSIGNED-PAYLOAD"
-        }
-        _ => parts
+        _ if signature.credential.service != "s3" => parts.body_sha256,
+        SignatureForm::Presigned { .. } => "UNSIGNED-PAYLOAD",
+        SignatureForm::Header => parts
             .header("x-amz-content-sha256")
             .unwrap_or(parts.body_sha256),
     };
@@ -583,6 +586,12 @@ pub fn sign(
 /// Hex SHA-256 of a body.
 pub fn sha256_hex(body: &[u8]) -> String {
     hex::encode(Sha256::digest(body))
+}
+
+/// Whether `text` is a SHA-256 in hex, as `x-amz-content-sha256` gives a
+/// signed payload's.
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 #[cfg(test)]

@@ -20,7 +20,10 @@ import time
 import boto3
 import pytest
 import requests
+from botocore.auth import S3SigV4Auth, SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from conftest import CLIENT_CONFIG
@@ -393,6 +396,56 @@ def test_signatures_and_keys_are_checked(twin):
     assert code(refused(unknown.list_buckets)) == "InvalidAccessKeyId"
     anonymous = requests.get(f"{twin.endpoint}/{PAYROLL_BUCKET}/{REPORT_KEY}", timeout=10)
     assert anonymous.status_code == 403 and "<Code>AccessDenied</Code>" in anonymous.text
+
+
+def signed_s3(env: dict, method: str, url: str, body: bytes, hash_header: bool = True) -> AWSRequest:
+    """A request signed by botocore's S3 signer (which signs the payload
+    through `x-amz-content-sha256`), or by its plain SigV4 signer, which
+    sends no such header."""
+    request = AWSRequest(method=method, url=url, data=body)
+    credentials = Credentials(
+        env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN")
+    )
+    signer = S3SigV4Auth if hash_header else SigV4Auth
+    signer(credentials, "s3", env["AWS_REGION"]).add_auth(request)
+    return request
+
+
+def tagging(team: str) -> bytes:
+    return (
+        "<Tagging><TagSet><Tag><Key>team</Key>"
+        f"<Value>{team}</Value></Tag></TagSet></Tagging>"
+    ).encode()
+
+
+def test_a_body_must_be_the_one_its_payload_hash_names(twin_factory):
+    twin = twin_factory()
+    env = twin.env(account=PAYROLL_PROD)
+    url = f"{twin.endpoint}/{PAYROLL_BUCKET}?tagging"
+    s3 = twin.client("s3", account=PAYROLL_PROD)
+    before = s3.get_bucket_tagging(Bucket=PAYROLL_BUCKET)["TagSet"]
+
+    # Signed for one tag set, sent with another: S3 compares the body with
+    # the signed `x-amz-content-sha256`.
+    request = signed_s3(env, "PUT", url, tagging("payroll"))
+    swapped = requests.put(url, data=tagging("intruder"), headers=dict(request.headers), timeout=30)
+    assert swapped.status_code == 400, swapped.text
+    assert "<Code>XAmzContentSHA256Mismatch</Code>" in swapped.text
+    assert s3.get_bucket_tagging(Bucket=PAYROLL_BUCKET)["TagSet"] == before
+
+    # A header-signed request without the payload hash is refused outright.
+    bare = signed_s3(env, "PUT", url, tagging("payroll"), hash_header=False)
+    assert "x-amz-content-sha256" not in {k.lower() for k in bare.headers.keys()}
+    refused_bare = requests.put(url, data=bare.body, headers=dict(bare.headers), timeout=30)
+    assert refused_bare.status_code == 400, refused_bare.text
+    assert "x-amz-content-sha256" in refused_bare.text
+
+    # The body that was signed goes through.
+    sent = requests.put(url, data=request.body, headers=dict(request.headers), timeout=30)
+    assert sent.status_code == 204, sent.text
+    assert s3.get_bucket_tagging(Bucket=PAYROLL_BUCKET)["TagSet"] == [
+        {"Key": "team", "Value": "payroll"}
+    ]
 
 
 # Buckets ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ the clock or restart get a twin of their own (`twin_factory`).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -460,6 +461,30 @@ def test_a_tampered_signature_does_not_match(twin):
     response = send(request)
     assert response.status_code == 403
     assert xml_field(response.text, "Code") == "SignatureDoesNotMatch"
+
+
+def test_a_signature_covers_the_body_whatever_the_payload_header_says(twin):
+    """Outside S3 the payload hash is the body's own: a signed request
+    replayed with another body and the first body's hash in
+    `x-amz-content-sha256` does not match."""
+    env = twin.env(account=MANAGEMENT)
+    request = signed_get_caller_identity(
+        twin.endpoint, env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"]
+    )
+    signed_body = request.body.encode() if isinstance(request.body, str) else request.body
+    headers = dict(request.headers)
+    headers["x-amz-content-sha256"] = hashlib.sha256(signed_body).hexdigest()
+    swapped = requests.post(
+        request.url,
+        data="Action=GetSessionToken&Version=2011-06-15",
+        headers=headers,
+        timeout=30,
+    )
+    assert swapped.status_code == 403, swapped.text
+    assert xml_field(swapped.text, "Code") == "SignatureDoesNotMatch"
+    # The same header with the body it describes is fine.
+    kept = requests.post(request.url, data=signed_body, headers=headers, timeout=30)
+    assert kept.status_code == 200, kept.text
 
 
 def test_a_wrong_secret_does_not_match(twin):

@@ -60,7 +60,7 @@ pub async fn create(call: &S3Call<'_>, body: Incoming) -> Result<Response<Body>,
             format!("The specified bucket is not valid: {rule}."),
         ));
     }
-    let body = small_body(body).await?;
+    let body = small_body(call, body).await?;
     let region = if body.iter().all(u8::is_ascii_whitespace) {
         "us-east-1".to_string()
     } else {
@@ -239,7 +239,7 @@ pub async fn put_policy(call: &S3Call<'_>, body: Incoming) -> Result<Response<Bo
         Some((&owner, &bucket)),
         &Context::default(),
     )?;
-    let body = small_body(body).await?;
+    let body = small_body(call, body).await?;
     let text = std::str::from_utf8(&body).map_err(|_| {
         malformed_policy("Policies must be valid JSON and the first byte must be '{'")
     })?;
@@ -330,7 +330,7 @@ pub async fn put_tagging(
     body: Incoming,
 ) -> Result<Response<Body>, ServiceError> {
     let (owner, bucket) = call.bucket()?;
-    let body = small_body(body).await?;
+    let body = small_body(call, body).await?;
     let elements = xml::elements(&body)?;
     let mut tags: Vec<Tag> = Vec::new();
     for item in xml::items(&elements, "Tagging/TagSet/Tag") {

@@ -378,6 +378,20 @@ pub async fn handle(
             return fail(&e, &address, request_id, head, "anonymous", "");
         }
     };
+    // The payload hash is signed through this header; without it S3
+    // refuses a header-signed request rather than guess the body.
+    if matches!(signature.form, sigv4::SignatureForm::Header)
+        && !headers
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case("x-amz-content-sha256"))
+    {
+        let e = ServiceError::new(
+            400,
+            "InvalidRequest",
+            "Missing required header for this request: x-amz-content-sha256",
+        );
+        return fail(&e, &address, request_id, head, "anonymous", "");
+    }
     let (caller, secret) = match authenticate_with_secret(twin, &http, &signature) {
         Ok(found) => found,
         Err(e) => {
@@ -594,14 +608,40 @@ pub fn empty_response(status: u16, headers: &[(String, String)]) -> Response<Bod
 }
 
 /// A small request body (policy, tagging, XML documents), at most 1 MiB.
-pub async fn small_body(body: Incoming) -> Result<Bytes, ServiceError> {
-    http_body_util::Limited::new(body, crate::server::MAX_BODY_BYTES)
+/// A body read whole (a policy, tags, a list of keys or parts): at most
+/// [`crate::server::MAX_BODY_BYTES`], and the body that was signed. The
+/// signature covers `x-amz-content-sha256`, not the body itself, so a
+/// digest there must be the body's; `UNSIGNED-PAYLOAD` (the signer's
+/// choice, and a presigned URL's) takes the body as it comes; aws-chunked
+/// framing is for object data only.
+pub async fn small_body(call: &S3Call<'_>, body: Incoming) -> Result<Bytes, ServiceError> {
+    let bytes = http_body_util::Limited::new(body, crate::server::MAX_BODY_BYTES)
         .collect()
         .await
         .map(|c| c.to_bytes())
         .map_err(|_| {
             ServiceError::new(400, "MaxMessageLengthExceeded", "Your request was too big.")
-        })
+        })?;
+    match call.header("x-amz-content-sha256") {
+        None | Some("UNSIGNED-PAYLOAD") => Ok(bytes),
+        Some(digest) if sigv4::is_sha256_hex(digest) => {
+            if sigv4::sha256_hex(&bytes).eq_ignore_ascii_case(digest) {
+                Ok(bytes)
+            } else {
+                Err(ServiceError::new(
+                    400,
+                    "XAmzContentSHA256Mismatch",
+                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
+                ))
+            }
+        }
+        Some(_) => Err(ServiceError::new(
+            400,
+            "InvalidRequest",
+            "This operation takes its body whole: give its SHA-256 or UNSIGNED-PAYLOAD in \
+             x-amz-content-sha256 (aws-chunked bodies are for object data).",
+        )),
+    }
 }
 
 /// `2026-12-03T20:01:02.000Z` from Unix milliseconds.

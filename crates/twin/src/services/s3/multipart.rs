@@ -113,7 +113,7 @@ pub async fn complete_upload(
 ) -> Result<Response<Body>, ServiceError> {
     let (_, bucket, key) = authorized_object(call, "s3:PutObject")?;
     let upload = this_upload(call, &bucket.name, &key)?;
-    let body = small_body(body).await?;
+    let body = small_body(call, body).await?;
     let elements = xml::elements(&body)?;
     let mut listed: Vec<(u32, String)> = Vec::new();
     for item in xml::items(&elements, "CompleteMultipartUpload/Part") {

@@ -51,8 +51,7 @@ fn framing(call: &S3Call<'_>) -> Result<Framing, ServiceError> {
             format!("x-amz-content-sha256 `{payload}` is not a payload form the twin accepts"),
         ));
     }
-    let signed_sha256 = (payload.len() == 64 && payload.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| payload.to_string());
+    let signed_sha256 = crate::sigv4::is_sha256_hex(payload).then(|| payload.to_string());
     if !chunked && signed_sha256.is_none() && payload != "UNSIGNED-PAYLOAD" {
         return Err(ServiceError::new(
             400,
@@ -374,7 +373,7 @@ pub async fn delete_many(
     body: Incoming,
 ) -> Result<Response<Body>, ServiceError> {
     let (owner, bucket) = call.bucket()?;
-    let body = small_body(body).await?;
+    let body = small_body(call, body).await?;
     let elements = xml::elements(&body)?;
     let quiet =
         xml::text(&elements, "Delete/Quiet").is_some_and(|q| q.eq_ignore_ascii_case("true"));
