@@ -9,13 +9,14 @@
 //!   `pods.eks.amazonaws.com`), unless the pod spec sets either one, in
 //!   which case it injects neither.
 //! - Otherwise IRSA (the service account is annotated with a role) injects
-//!   `AWS_ROLE_ARN`, `AWS_WEB_IDENTITY_TOKEN_FILE` (a token for the
-//!   annotation's audience and lifetime) and, with regional endpoints,
-//!   `AWS_STS_REGIONAL_ENDPOINTS=regional`; a variable the pod spec sets
-//!   is kept. Pod Identity wins over IRSA.
+//!   `AWS_ROLE_ARN` and `AWS_WEB_IDENTITY_TOKEN_FILE` (a token for the
+//!   annotation's audience and lifetime) as a pair: neither if the pod spec
+//!   sets either. With regional endpoints it adds
+//!   `AWS_STS_REGIONAL_ENDPOINTS=regional` unless the pod spec sets it. The
+//!   token is projected either way. Pod Identity wins over IRSA.
 //! - Both set `AWS_REGION` and `AWS_DEFAULT_REGION` (the cluster's region)
-//!   unless the pod spec does; the twin adds `AWS_ENDPOINT_URL`, so that the
-//!   SDK's calls reach the twin, not AWS.
+//!   as a pair: neither if the pod spec sets either. The twin adds
+//!   `AWS_ENDPOINT_URL`, so that the SDK's calls reach the twin, not AWS.
 //!
 //! Token files live in a private directory of the caller's choosing rather
 //! than under `/var/run/secrets` (see docs/differences.md).
@@ -128,9 +129,11 @@ pub fn environment(
     let (cluster, sa) = service_account(model, spec)?;
     let mut env = spec.env.clone();
     let mut projections = Vec::new();
-    let add = |env: &mut Vec<(String, String)>, name: &str, value: String| {
-        if !set(&spec.env, name) {
-            env.push((name.to_string(), value));
+    // The webhooks inject some variables in pairs: a pod spec that sets one
+    // of a pair gets neither.
+    let add = |env: &mut Vec<(String, String)>, pair: &[(&str, String)]| {
+        if !pair.iter().any(|(name, _)| set(&spec.env, name)) {
+            env.extend(pair.iter().map(|(name, value)| (name.to_string(), value.clone())));
         }
     };
     let association = cluster.association_for(&spec.namespace, &spec.service_account);
@@ -165,14 +168,18 @@ pub fn environment(
         }
     } else if let Some(irsa) = sa.irsa() {
         let path = token_dir.join(IRSA_TOKEN_FILE);
-        add(&mut env, "AWS_ROLE_ARN", irsa.role_arn.clone());
         add(
             &mut env,
-            "AWS_WEB_IDENTITY_TOKEN_FILE",
-            path.display().to_string(),
+            &[
+                ("AWS_ROLE_ARN", irsa.role_arn.clone()),
+                ("AWS_WEB_IDENTITY_TOKEN_FILE", path.display().to_string()),
+            ],
         );
         if irsa.sts_regional_endpoints {
-            add(&mut env, "AWS_STS_REGIONAL_ENDPOINTS", "regional".into());
+            add(
+                &mut env,
+                &[("AWS_STS_REGIONAL_ENDPOINTS", "regional".into())],
+            );
         }
         projections.push(Projection {
             path,
@@ -185,9 +192,14 @@ pub fn environment(
     } else {
         PodCredentials::None
     };
-    add(&mut env, "AWS_REGION", cluster.region.clone());
-    add(&mut env, "AWS_DEFAULT_REGION", cluster.region.clone());
-    add(&mut env, "AWS_ENDPOINT_URL", endpoint.to_string());
+    add(
+        &mut env,
+        &[
+            ("AWS_REGION", cluster.region.clone()),
+            ("AWS_DEFAULT_REGION", cluster.region.clone()),
+        ],
+    );
+    add(&mut env, &[("AWS_ENDPOINT_URL", endpoint.to_string())]);
     Ok(PodEnvironment {
         env,
         projections,
@@ -353,8 +365,29 @@ mod tests {
         assert_eq!(get(&env, "AWS_WEB_IDENTITY_TOKEN_FILE"), ["/tmp/t/token"]);
         assert_eq!(get(&env, "AWS_STS_REGIONAL_ENDPOINTS"), ["regional"]);
         assert_eq!(get(&env, "AWS_REGION"), ["eu-west-1"]);
+        // The region is a pair: the pod spec set one, so neither is added.
+        assert!(get(&env, "AWS_DEFAULT_REGION").is_empty());
         assert_eq!(env.projections[0].audience, "sts.amazonaws.com");
         assert_eq!(env.projections[0].lifetime_seconds, 86_400);
+
+        // So is the role with its token file: a pod spec naming another
+        // role does not get this service account's token file beside it.
+        let env = environment(
+            &model,
+            &spec(
+                "ProductionCluster/PayrollNamespace/payroll-irsa",
+                &[("AWS_ROLE_ARN", "arn:aws:iam::444455556666:role/other")],
+            ),
+            "http://127.0.0.1:4577",
+            Path::new("/tmp/t"),
+        )
+        .unwrap();
+        assert_eq!(
+            get(&env, "AWS_ROLE_ARN"),
+            ["arn:aws:iam::444455556666:role/other"]
+        );
+        assert!(get(&env, "AWS_WEB_IDENTITY_TOKEN_FILE").is_empty());
+        assert_eq!(env.projections.len(), 1);
     }
 
     #[test]
