@@ -209,6 +209,19 @@ fn pod_spec(pod: &str, pod_name: Option<&str>, env: &[String]) -> Result<PodSpec
         if key.is_empty() {
             return Err(format!("`--env {item}` has no name"));
         }
+        // A name a shell can export: `orgtwin env --pod` prints it in an
+        // `export` line that scripts `eval`.
+        let mut chars = key.chars();
+        let identifier = chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !identifier {
+            return Err(format!(
+                "`--env {item}`: `{key}` is not a variable name (letters, digits and `_`, \
+                 not starting with a digit)"
+            ));
+        }
         pairs.retain(|(k, _): &(String, String)| k != key);
         pairs.push((key.to_string(), value.to_string()));
     }
@@ -456,9 +469,19 @@ pub fn env(
                 projection.lifetime_seconds
             );
         }
-        println!("unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_SESSION_TOKEN AWS_PROFILE");
+        // The pod's AWS settings and no others: every `AWS_*` of the shell
+        // goes (credentials, profiles, `AWS_ENDPOINT_URL_STS`, ...), and so
+        // do the shared files, which a shell's `~/.aws` would otherwise give.
+        println!(
+            "for name in $(env | sed -n 's/^\\(AWS_[A-Za-z0-9_]*\\)=.*/\\1/p'); do unset \"$name\"; done"
+        );
         for (key, value) in &environment.env {
             println!("export {key}={}", shell_quote(value));
+        }
+        for file in ["AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"] {
+            if !environment.env.iter().any(|(key, _)| key == file) {
+                println!("export {file}=/dev/null");
+            }
         }
         Ok(())
     })();

@@ -133,7 +133,10 @@ pub fn environment(
     // of a pair gets neither.
     let add = |env: &mut Vec<(String, String)>, pair: &[(&str, String)]| {
         if !pair.iter().any(|(name, _)| set(&spec.env, name)) {
-            env.extend(pair.iter().map(|(name, value)| (name.to_string(), value.clone())));
+            env.extend(
+                pair.iter()
+                    .map(|(name, value)| (name.to_string(), value.clone())),
+            );
         }
     };
     let association = cluster.association_for(&spec.namespace, &spec.service_account);

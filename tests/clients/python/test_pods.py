@@ -404,6 +404,49 @@ def test_orgtwin_env_pod_prints_the_same_environment(twin, tmp_path):
     assert ":assumed-role/payroll-irsa-role/" in who.stdout
 
 
+def test_orgtwin_env_pod_in_a_shell_drops_the_shell_s_aws_settings(twin, tmp_path):
+    """`eval "$(orgtwin env --pod ...)"` in a shell that has its own keys,
+    profile, shared files and an STS endpoint elsewhere: the SDK sees only
+    the pod's settings."""
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "credentials").write_text(
+        "[default]\naws_access_key_id = AKIAJUNKJUNKJUNKJUNK\n"
+        "aws_secret_access_key = " + "j" * 40 + "\n"
+    )
+    shell_env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    shell_env.update(
+        HOME=str(home),
+        AWS_ACCESS_KEY_ID="AKIASHELLSHELLSHELL1",
+        AWS_SECRET_ACCESS_KEY="s" * 40,
+        AWS_PROFILE="default",
+        AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
+        AWS_ENDPOINT_URL_STS="http://127.0.0.1:9",
+        ORGTWIN_ENDPOINT=twin.endpoint,
+    )
+    script = (
+        'eval "$("$ORGTWIN" env --pod "$POD" --token-dir "$TOKENS" --state "$STATE")" || exit 3\n'
+        'exec "$PYTHON" -c "import boto3; print(boto3.client(\'sts\').get_caller_identity()[\'Arn\'])"\n'
+    )
+    shell_env.update(
+        ORGTWIN=str(ORGTWIN_BIN),
+        STATE=str(twin.state),
+        POD=IRSA,
+        TOKENS=str(tmp_path / "tokens"),
+        PYTHON=sys.executable,
+    )
+    who = subprocess.run(
+        ["sh", "-c", script], capture_output=True, text=True, env=shell_env, timeout=120
+    )
+    assert who.returncode == 0, who.stderr
+    assert ":assumed-role/payroll-irsa-role/" in who.stdout, who.stdout
+
+    # A name a shell cannot export is refused before anything is printed.
+    bad = twin.orgtwin("env", "--pod", IRSA, "--env", "X;touch x=1", check=False)
+    assert bad.returncode == 2 and bad.stdout == ""
+    assert "is not a variable name" in bad.stderr
+
+
 def test_the_issuer_documents_are_served(twin):
     import requests
 
