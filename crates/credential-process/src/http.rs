@@ -330,7 +330,7 @@ fn read_chunked<R: Read>(reader: &mut LimitedReader<R>) -> Result<Vec<u8>, HttpE
             while !reader.read_line()?.is_empty() {}
             return Ok(body);
         }
-        if body.len() as u64 + size > MAX_RESPONSE_BYTES {
+        if size > MAX_RESPONSE_BYTES.saturating_sub(body.len() as u64) {
             return Err(HttpError::TooLarge);
         }
         body.extend(reader.read_exact_vec(size)?);
@@ -445,6 +445,10 @@ mod tests {
         let huge_chunk =
             b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nffffffffffffffffff\r\n";
         assert!(matches!(read(huge_chunk).unwrap_err(), HttpError::TooLarge));
+        // A size that would overflow the running total.
+        let wrapping =
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n1\r\na\r\nffffffffffffffff\r\n";
+        assert!(matches!(read(wrapping).unwrap_err(), HttpError::TooLarge));
         let over = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10001\r\n";
         assert!(matches!(read(over).unwrap_err(), HttpError::TooLarge));
         assert!(!HttpError::TooLarge.is_transient());

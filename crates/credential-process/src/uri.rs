@@ -7,6 +7,13 @@
 //! address or a bracketed IPv6 address (no zone). A fragment is dropped, as a
 //! browser would; user info (`user@host`) is refused, since this process sends
 //! no credentials but the token.
+//!
+//! The token is a credential sent in clear: like the AWS SDKs' container
+//! credential provider, only hosts on the machine or the link-local agent
+//! addresses are accepted: a loopback address (`127.0.0.0/8`, `::1`),
+//! `localhost`, the EKS agent's `169.254.170.23` and `fd00:ec2::23`, and
+//! ECS's `169.254.170.2`. Any other host is refused before the token file
+//! is read.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
@@ -25,8 +32,15 @@ pub enum UriError {
     NotHttp(String),
     #[error("`{0}` has no host")]
     NoHost(String),
+    /// Holds the URI without its user info, which may be a password.
     #[error("`{0}` has user info before the host, which is not supported")]
     UserInfo(String),
+    #[error(
+        "`{0}` is not on this machine nor an agent address: the token would travel in clear \
+         to another host (allowed: loopback, `localhost`, 169.254.170.23, [fd00:ec2::23], \
+         169.254.170.2)"
+    )]
+    NotLocal(String),
     #[error("`{0}` has a host that is neither a DNS name nor an IP address")]
     BadHost(String),
     #[error("`{0}` has a bracketed host that is not an IPv6 address")]
@@ -84,10 +98,13 @@ impl AgentUri {
         let rest = rest.split_once('#').map_or(rest, |(before, _)| before);
         let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
         let (authority, target) = rest.split_at(authority_end);
-        if authority.contains('@') {
-            return Err(UriError::UserInfo(owned()));
+        if let Some((_, host)) = authority.rsplit_once('@') {
+            return Err(UriError::UserInfo(format!("{scheme}://***@{host}{target}")));
         }
         let (host, port) = split_host_port(authority, text)?;
+        if !is_local(&host) {
+            return Err(UriError::NotLocal(owned()));
+        }
         let target = match target {
             "" => "/".to_owned(),
             t if t.starts_with('?') => format!("/{t}"),
@@ -118,6 +135,21 @@ impl AgentUri {
 impl fmt::Display for AgentUri {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "http://{}{}", self.host_header(), self.target)
+    }
+}
+
+/// Where the SDKs let container credentials go over plain http.
+fn is_local(host: &AgentHost) -> bool {
+    match host {
+        AgentHost::Name(name) => name == "localhost",
+        AgentHost::Ip(IpAddr::V4(v4)) => {
+            v4.is_loopback()
+                || *v4 == Ipv4Addr::new(169, 254, 170, 23)
+                || *v4 == Ipv4Addr::new(169, 254, 170, 2)
+        }
+        AgentHost::Ip(IpAddr::V6(v6)) => {
+            v6.is_loopback() || *v6 == Ipv6Addr::new(0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x23)
+        }
     }
 }
 
@@ -234,10 +266,41 @@ mod tests {
 
     #[test]
     fn names_are_lowercased_and_empty_paths_become_slash() {
-        let uri = ok("http://Agent.Local");
-        assert_eq!(uri.host, AgentHost::Name("agent.local".into()));
+        let uri = ok("http://LocalHost");
+        assert_eq!(uri.host, AgentHost::Name("localhost".into()));
         assert_eq!(uri.target, "/");
         assert_eq!(ok("http://localhost:9?q").target, "/?q");
+    }
+
+    #[test]
+    fn only_local_and_agent_hosts_get_the_token() {
+        for local in [
+            "http://127.0.0.1:4577/v1/credentials",
+            "http://127.9.9.9/",
+            "http://[::1]:80/",
+            "http://169.254.170.2/v2/credentials/x",
+            "http://[fd00:ec2::23]/v1/credentials",
+        ] {
+            ok(local);
+        }
+        for remote in [
+            "http://collector.example.com/v1/credentials",
+            "http://10.0.0.1/",
+            "http://169.254.169.254/latest/meta-data/",
+            "http://[fd00:ec2::24]/",
+            "http://agent.local/",
+        ] {
+            let err = AgentUri::parse(remote).unwrap_err();
+            assert!(matches!(err, UriError::NotLocal(_)), "{remote}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_password_in_the_uri_is_not_repeated() {
+        let err = AgentUri::parse("http://u:hunter2@127.0.0.1/x").unwrap_err();
+        let message = err.to_string();
+        assert!(!message.contains("hunter2"), "{message}");
+        assert!(message.contains("http://***@127.0.0.1/x"), "{message}");
     }
 
     #[test]
@@ -258,9 +321,9 @@ mod tests {
             ("http://[fd00:ec2::23/x", "not an IPv6"),
             ("http://[not-v6]/x", "not an IPv6"),
             ("http://[::1]x/", "neither"),
-            ("http://host:0/", "port"),
-            ("http://host:65536/", "port"),
-            ("http://host:+80/", "port"),
+            ("http://localhost:0/", "port"),
+            ("http://localhost:65536/", "port"),
+            ("http://localhost:+80/", "port"),
             ("http://ho st/", "control"),
             ("http://host/\r\nX-Injected: 1", "control"),
             ("http://-bad-/", "neither"),
