@@ -338,6 +338,9 @@ struct Chunked {
 }
 
 const MAX_CHUNK_HEADER: usize = 4096;
+/// Trailers after the last chunk: the SDKs send one checksum (and its
+/// signature); a body is never an endless list of them.
+const MAX_TRAILERS: usize = 8;
 
 impl Chunked {
     fn new(signing: Option<ChunkSigning>) -> Chunked {
@@ -471,6 +474,9 @@ impl Chunked {
             }
             return Ok(());
         }
+        if self.trailers.len() >= MAX_TRAILERS {
+            return Err(Self::malformed("more trailers than an upload carries"));
+        }
         self.trailers.push((name, value.trim().to_string()));
         Ok(())
     }
@@ -551,6 +557,12 @@ mod tests {
         assert!(decode(&[b"5\r\nhelloXX0\r\n\r\n"], None).is_err());
         assert!(decode(&[b"5\r\nhel"], None).is_err(), "cut short");
         assert!(decode(&[b"0\r\n\r\nextra"], None).is_err());
+        // An endless trailer section is cut off, not collected.
+        let mut endless = b"0\r\n".to_vec();
+        for _ in 0..10_000 {
+            endless.extend_from_slice(b"a:b\r\n");
+        }
+        assert!(decode(&[&endless], None).is_err());
     }
 
     #[test]

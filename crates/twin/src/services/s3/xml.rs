@@ -38,30 +38,44 @@ pub fn malformed() -> ServiceError {
     )
 }
 
+/// The longest element name S3's documents use is under 40 bytes.
+const MAX_NAME_BYTES: usize = 64;
+/// What the paths of one document may add up to: each event repeats its
+/// path, so a deep document of long names would otherwise cost far more
+/// memory than its body's size.
+const MAX_PATH_BYTES: usize = 8 << 20;
+
 /// The text of every element, in document order, as `(path, text)` where
 /// `path` is the element names joined by `/` from the root (`Tagging/TagSet/Tag/Key`),
 /// with an empty `(path, "")` marking the end of each element, so callers
-/// can group repeated elements.
+/// can group repeated elements. Element names over [`MAX_NAME_BYTES`],
+/// more than 32 levels, 100,000 events or [`MAX_PATH_BYTES`] of paths are
+/// `MalformedXML`.
 pub fn elements(body: &[u8]) -> Result<Vec<(String, String)>, ServiceError> {
     let text = std::str::from_utf8(body).map_err(|_| malformed())?;
     let mut reader = Reader::from_str(text);
     reader.config_mut().trim_text(true);
     let mut path: Vec<String> = Vec::new();
-    let mut out = Vec::new();
+    let mut out: Vec<(String, String)> = Vec::new();
     let mut events = 0usize;
+    let mut path_bytes = 0usize;
+    let name = |local: &[u8]| {
+        (local.len() <= MAX_NAME_BYTES)
+            .then(|| String::from_utf8_lossy(local).into_owned())
+            .ok_or_else(malformed)
+    };
     loop {
         events += 1;
-        if events > 100_000 || path.len() > 32 {
+        if events > 100_000 || path.len() > 32 || path_bytes > MAX_PATH_BYTES {
             return Err(malformed());
         }
+        let before = out.len();
         match reader.read_event().map_err(|_| malformed())? {
             Event::Start(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                path.push(name);
+                path.push(name(e.local_name().as_ref())?);
             }
             Event::Empty(e) => {
-                let name = String::from_utf8_lossy(e.local_name().as_ref()).into_owned();
-                path.push(name);
+                path.push(name(e.local_name().as_ref())?);
                 out.push((path.join("/"), String::new()));
                 out.push((format!("{}/", path.join("/")), String::new()));
                 path.pop();
@@ -80,6 +94,7 @@ pub fn elements(body: &[u8]) -> Result<Vec<(String, String)>, ServiceError> {
             Event::Eof => break,
             _ => {}
         }
+        path_bytes += out.iter().skip(before).map(|(p, _)| p.len()).sum::<usize>();
     }
     if !path.is_empty() {
         return Err(malformed());
@@ -141,6 +156,37 @@ mod tests {
             ]
         );
         assert_eq!(tags[1][0], ("Key".to_string(), "b".to_string()));
+    }
+
+    #[test]
+    fn documents_that_would_cost_more_than_their_size_are_malformed() {
+        let long = "A".repeat(65);
+        let body = format!("<{long}></{long}>");
+        assert!(elements(body.as_bytes()).is_err());
+        // Names within the limit, but each of 90,000 events repeats a
+        // 2 KiB path: 180 MB of paths from a 1 MiB body.
+        let name = "B".repeat(64);
+        let mut body = String::new();
+        for _ in 0..31 {
+            body.push_str(&format!("<{name}>"));
+        }
+        for _ in 0..90_000 {
+            body.push_str("<c/>");
+        }
+        for _ in 0..31 {
+            body.push_str(&format!("</{name}>"));
+        }
+        assert!(elements(body.as_bytes()).is_err());
+        // What S3 clients send stays well inside.
+        let mut delete = String::from("<Delete>");
+        for i in 0..1000 {
+            delete.push_str(&format!("<Object><Key>logs/{i:04}.txt</Key></Object>"));
+        }
+        delete.push_str("</Delete>");
+        assert_eq!(
+            items(&elements(delete.as_bytes()).unwrap(), "Delete/Object").len(),
+            1000
+        );
     }
 
     #[test]
