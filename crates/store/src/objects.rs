@@ -261,13 +261,39 @@ impl Store {
         })
     }
 
+    /// Records a new bucket, empty: an upload that finished after an
+    /// earlier bucket of this name was deleted left rows that must not
+    /// reach the new bucket's owner, so they go, with their bodies.
     pub fn set_bucket_created(&self, name: &str, at: i64) -> Result<(), StoreError> {
+        let uploads_dir = self.objects_dir().join("uploads");
         self.write(|c| {
-            c.execute(
+            let tx = c.transaction()?;
+            let blobs: Vec<String> = tx
+                .prepare("DELETE FROM objects WHERE bucket = ?1 RETURNING blob")?
+                .query_map([name], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            let uploads: Vec<String> = tx
+                .prepare("DELETE FROM multipart_uploads WHERE bucket = ?1 RETURNING upload_id")?
+                .query_map([name], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            for upload in &uploads {
+                tx.execute("DELETE FROM multipart_parts WHERE upload_id = ?1", [upload])?;
+            }
+            tx.execute(
                 "INSERT OR REPLACE INTO buckets (name, created_at) VALUES (?1, ?2)",
                 params![name, at],
-            )
-            .map(|_| ())
+            )?;
+            tx.commit()?;
+            for blob in &blobs {
+                self.drop_blob_if_unused(c, blob);
+            }
+            for upload in &uploads {
+                let dir = uploads_dir.join(upload);
+                if let Err(e) = std::fs::remove_dir_all(&dir) {
+                    tracing::warn!(path = %dir.display(), error = %e, "cannot remove the parts of a deleted bucket's upload");
+                }
+            }
+            Ok(())
         })
     }
 
@@ -413,4 +439,42 @@ fn place_blob(staged: &Path, target: &Path) -> std::io::Result<()> {
 
 fn to_sql(e: std::io::Error) -> rusqlite::Error {
     rusqlite::Error::ToSqlConversionFailure(Box::new(e))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// An upload that finished after its bucket was deleted leaves a row;
+    /// a new bucket of that name starts without it, and without its body.
+    #[test]
+    fn a_new_bucket_starts_empty_whatever_a_deleted_one_left() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.set_bucket_created("b", 1).unwrap();
+        let staged = store.staging_path("late").unwrap();
+        std::fs::write(&staged, b"secret").unwrap();
+        let blob = "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b";
+        let meta = ObjectMeta {
+            bucket: "b".into(),
+            key: "secret".into(),
+            size: 6,
+            etag: "5ebe2294ecd0e0f08eab7690d2a6ee69".into(),
+            content_type: "text/plain".into(),
+            last_modified: 2,
+            blob: blob.into(),
+            checksums: "{}".into(),
+            metadata: "[]".into(),
+        };
+        store.forget_bucket("b").unwrap();
+        store.put_object(&meta, &staged).unwrap();
+        assert!(store.blob_path(blob).exists());
+
+        store.set_bucket_created("b", 3).unwrap();
+        assert_eq!(store.object("b", "secret").unwrap(), None);
+        assert_eq!(store.bucket_contents("b").unwrap(), (0, 0));
+        assert!(!store.blob_path(blob).exists());
+    }
 }
