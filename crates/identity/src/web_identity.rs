@@ -41,8 +41,8 @@ pub trait KeySource {
     fn keys(&self, issuer: &str) -> Result<Vec<Jwk>, String>;
 }
 
-/// `AssumeRoleWithWebIdentity`'s parameters.
-#[derive(Clone, Debug, Default)]
+/// `AssumeRoleWithWebIdentity`'s parameters. `Debug` hides the token.
+#[derive(Clone, Default)]
 pub struct WebIdentityRequest {
     pub role_arn: String,
     pub role_session_name: String,
@@ -50,6 +50,19 @@ pub struct WebIdentityRequest {
     pub duration_seconds: Option<i64>,
     pub policy: Option<String>,
     pub policy_arns: Vec<String>,
+}
+
+impl std::fmt::Debug for WebIdentityRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WebIdentityRequest")
+            .field("role_arn", &self.role_arn)
+            .field("role_session_name", &self.role_session_name)
+            .field("web_identity_token", &"** redacted **")
+            .field("duration_seconds", &self.duration_seconds)
+            .field("policy", &self.policy)
+            .field("policy_arns", &self.policy_arns)
+            .finish()
+    }
 }
 
 /// The new session, and what the token said.

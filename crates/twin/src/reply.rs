@@ -3,13 +3,25 @@
 use crate::auth::AuthError;
 use crate::query;
 
-/// A response body with its status and content type.
-#[derive(Clone, Debug)]
+/// A response body with its status and content type. `Debug` leaves the
+/// body out: STS's and IAM's carry secret keys.
+#[derive(Clone)]
 pub struct Reply {
     pub status: u16,
     pub content_type: &'static str,
     pub body: String,
     pub headers: Vec<(&'static str, String)>,
+}
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reply")
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("body_bytes", &self.body.len())
+            .field("headers", &self.headers)
+            .finish()
+    }
 }
 
 impl Reply {

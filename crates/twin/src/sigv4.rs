@@ -92,8 +92,9 @@ pub enum SignatureForm {
     Presigned { expires_seconds: i64 },
 }
 
-/// A signature, read but not yet verified.
-#[derive(Clone, Debug)]
+/// A signature, read but not yet verified. `Debug` hides the signature
+/// and the session token.
+#[derive(Clone)]
 pub struct Signature {
     pub credential: CredentialScope,
     pub signed_headers: Vec<String>,
@@ -105,6 +106,26 @@ pub struct Signature {
     pub security_token: Option<String>,
     pub form: SignatureForm,
 }
+
+impl std::fmt::Debug for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Signature")
+            .field("credential", &self.credential)
+            .field("signed_headers", &self.signed_headers)
+            .field("signature", &REDACTED)
+            .field("amz_date", &self.amz_date)
+            .field("time", &self.time)
+            .field(
+                "security_token",
+                &self.security_token.as_ref().map(|_| REDACTED),
+            )
+            .field("form", &self.form)
+            .finish()
+    }
+}
+
+/// What `Debug` shows in place of a secret.
+pub const REDACTED: &str = "** redacted **";
 
 /// Why a signature is refused, with AWS's error code.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -620,6 +641,9 @@ mod tests {
         };
         let signature = read_signature(&parts).unwrap().unwrap();
         assert_eq!(signature.credential.service, "iam");
+        let shown = format!("{signature:?}");
+        assert!(!shown.contains("5d672d79c15b"), "{shown}");
+        assert!(shown.contains("AKIDEXAMPLE"), "{shown}");
         let now = parse_amz_date("20150830T123900Z").unwrap();
         verify(
             &parts,

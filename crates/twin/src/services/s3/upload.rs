@@ -136,12 +136,24 @@ pub struct Framing {
     pub content_md5: Option<String>,
 }
 
-#[derive(Clone, Debug)]
+/// `Debug` hides the signing key and the seed signature.
+#[derive(Clone)]
 pub struct ChunkSigning {
     pub key: Vec<u8>,
     pub seed: String,
     pub amz_date: String,
     pub scope: String,
+}
+
+impl std::fmt::Debug for ChunkSigning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ChunkSigning")
+            .field("key", &crate::sigv4::REDACTED)
+            .field("seed", &crate::sigv4::REDACTED)
+            .field("amz_date", &self.amz_date)
+            .field("scope", &self.scope)
+            .finish()
+    }
 }
 
 /// A body written to its staging file.
