@@ -457,3 +457,40 @@ def test_the_issuer_documents_are_served(twin):
     )
     keys = requests.get(discovery["jwks_uri"], timeout=10).json()["keys"]
     assert keys and keys[0]["kty"] == "RSA" and keys[0]["alg"] == "RS256"
+
+
+def test_eks_auth_through_boto3(twin, tmp_path):
+    """EKS Auth's own API, as the agent calls it: the cluster account's
+    administrator exchanges a pod's token for the association's role; the
+    Pod Identity role itself, which may only chain, is refused with EKS
+    Auth's `AccessDeniedException`."""
+    from botocore.exceptions import ClientError
+
+    done = twin.orgtwin("env", "--pod", PAYROLL, "--token-dir", str(tmp_path / "tokens"))
+    exported = dict(
+        line[len("export ") :].split("=", 1)
+        for line in done.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    token = Path(exported["AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE"]).read_text()
+    eks_auth = twin.client("eks-auth", account="111122223333")
+    answer = eks_auth.assume_role_for_pod_identity(clusterName="ProductionCluster", token=token)
+    assert answer["subject"] == {
+        "namespace": "PayrollNamespace",
+        "serviceAccount": "PayrollApplication",
+    }
+    assert answer["assumedRoleUser"]["arn"].startswith(
+        "arn:aws:sts::111122223333:assumed-role/account-a-role/"
+    )
+    pod_role = twin.session_client(
+        "eks-auth",
+        {
+            "AccessKeyId": answer["credentials"]["accessKeyId"],
+            "SecretAccessKey": answer["credentials"]["secretAccessKey"],
+            "SessionToken": answer["credentials"]["sessionToken"],
+        },
+    )
+    with pytest.raises(ClientError) as denied:
+        pod_role.assume_role_for_pod_identity(clusterName="ProductionCluster", token=token)
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert "eks-auth:AssumeRoleForPodIdentity" in denied.value.response["Error"]["Message"]

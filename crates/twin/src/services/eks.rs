@@ -312,12 +312,10 @@ impl Request<'_> {
     }
 
     fn decide(&self, ask: &orgtwin_identity::Ask<'_>) -> Result<(), ServiceError> {
-        self.call.decide(ask).map(|_| ()).map_err(|mut e| {
-            if e.code == "AccessDenied" {
-                e.code = "AccessDeniedException".into();
-            }
-            e
-        })
+        self.call
+            .decide(ask)
+            .map(|_| ())
+            .map_err(super::as_access_denied_exception)
     }
 
     fn cluster_arn(&self, name: &str) -> String {

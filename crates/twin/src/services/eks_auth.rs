@@ -73,7 +73,8 @@ pub fn handle(call: &Call<'_>, path: &str, body: &[u8]) -> Result<Reply, Service
             ));
         }
     };
-    call.authorize("eks-auth:AssumeRoleForPodIdentity", &cluster_arn)?;
+    call.authorize("eks-auth:AssumeRoleForPodIdentity", &cluster_arn)
+        .map_err(super::as_access_denied_exception)?;
     let issued = exchange(call.twin, call.request_id, &cluster_name, token)?;
     Ok(Reply {
         status: 200,

@@ -67,6 +67,15 @@ impl Call<'_> {
     }
 }
 
+/// A denial as the REST-JSON services (EKS, EKS Auth) name it:
+/// `AccessDeniedException`; other errors pass unchanged.
+pub fn as_access_denied_exception(mut e: ServiceError) -> ServiceError {
+    if e.code == "AccessDenied" {
+        e.code = "AccessDeniedException".into();
+    }
+    e
+}
+
 /// `AccessDenied` with an encoded authorization message.
 pub fn access_denied(twin: &Twin, authorizations: &[Authorization], message: &str) -> ServiceError {
     let encoded = crate::authmsg::encode(&twin.message_key, &decoded_message(authorizations));
