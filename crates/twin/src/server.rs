@@ -85,7 +85,7 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
             reply.status,
             None,
         );
-        let reply = commit_pending(reply, &request_id).await;
+        let reply = commit_pending(reply, &request_id, Protocol::Json).await;
         return to_response(reply, &request_id);
     }
     if path.starts_with(crate::issuers::ISSUER_PREFIX) {
@@ -96,25 +96,6 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
         // S3 reads its own bodies: uploads are streamed, not collected.
         return services::s3::handle(twin, parts, body, &request_id).await;
     }
-    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => {
-            let error = ServiceError::new(
-                413,
-                "RequestEntityTooLarge",
-                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
-            );
-            return to_response(
-                error.reply(
-                    Protocol::Query {
-                        namespace: STS_NAMESPACE,
-                    },
-                    &request_id,
-                ),
-                &request_id,
-            );
-        }
-    };
     let headers: Vec<(String, String)> = parts
         .headers
         .iter()
@@ -125,6 +106,26 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
             )
         })
         .collect();
+    // Known from the head, so that even a refused body gets its
+    // service's error format.
+    let (service, protocol) = service_protocol(&HttpParts {
+        method: parts.method.as_str(),
+        path: &path,
+        query: parts.uri.query().unwrap_or_default(),
+        headers: &headers,
+        body_sha256: sigv4::EMPTY_SHA256,
+    });
+    let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            let error = ServiceError::new(
+                413,
+                "RequestEntityTooLarge",
+                format!("The request body is larger than {MAX_BODY_BYTES} bytes."),
+            );
+            return to_response(error.reply(protocol, &request_id), &request_id);
+        }
+    };
     let body_sha256 = sigv4::sha256_hex(&body);
     let http = HttpParts {
         method: parts.method.as_str(),
@@ -134,8 +135,8 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
         body_sha256: &body_sha256,
     };
     let _ = crate::state::take_pending_commits();
-    let reply = route(twin, &http, &body, &request_id);
-    let reply = commit_pending(reply, &request_id).await;
+    let reply = route(twin, &http, &body, (&service, protocol), &request_id);
+    let reply = commit_pending(reply, &request_id, protocol).await;
     to_response(reply, &request_id)
 }
 
@@ -176,7 +177,7 @@ fn issuer_document(twin: &Twin, parts: &hyper::http::request::Parts, path: &str)
 
 /// Waits for the sessions a response names to be committed; if one cannot
 /// be, the response becomes a service failure.
-async fn commit_pending(mut reply: Reply, request_id: &str) -> Reply {
+async fn commit_pending(mut reply: Reply, request_id: &str, protocol: Protocol) -> Reply {
     for pending in crate::state::take_pending_commits() {
         let committed = pending
             .await
@@ -188,27 +189,22 @@ async fn commit_pending(mut reply: Reply, request_id: &str) -> Reply {
                 "ServiceFailure",
                 "The request processing has failed because of an unknown error.",
             );
-            reply = error.reply(
-                Protocol::Query {
-                    namespace: STS_NAMESPACE,
-                },
-                request_id,
-            );
+            reply = error.reply(protocol, request_id);
         }
     }
     reply
 }
 
-fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Reply {
-    let _ = crate::state::take_decision();
+/// The service a request is for, by its SigV4 scope (or, unsigned, its
+/// `X-Amz-Target`; STS otherwise), and the protocol its answers use.
+fn service_protocol(http: &HttpParts<'_>) -> (String, Protocol) {
     let target = http
         .headers
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-target"))
         .map(|(_, v)| v.as_str());
-    let signature = sigv4::read_signature(http);
-    let service = match &signature {
-        Ok(Some(s)) => s.credential.service.clone(),
+    let service = match sigv4::read_signature(http) {
+        Ok(Some(s)) => s.credential.service,
         _ if target.is_some_and(|t| t.starts_with("AWSOrganizations")) => "organizations".into(),
         _ => "sts".into(),
     };
@@ -222,6 +218,23 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
             namespace: STS_NAMESPACE,
         },
     };
+    (service, protocol)
+}
+
+fn route(
+    twin: &Twin,
+    http: &HttpParts<'_>,
+    body: &[u8],
+    (service, protocol): (&str, Protocol),
+    request_id: &str,
+) -> Reply {
+    let _ = crate::state::take_decision();
+    let target = http
+        .headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-target"))
+        .map(|(_, v)| v.as_str());
+    let signature = sigv4::read_signature(http);
     let is_form = http.headers.iter().any(|(n, v)| {
         n.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded")
     });
@@ -314,7 +327,7 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         }
         Err(e) => return fail(auth_fail(AuthError::from(e)), "anonymous", &action_name),
     };
-    let global = matches!(service.as_str(), "iam" | "organizations");
+    let global = matches!(service, "iam" | "organizations");
     if global && signature.credential.region != "us-east-1" {
         let e = AuthError {
             code: "SignatureDoesNotMatch",
@@ -354,7 +367,7 @@ fn route(twin: &Twin, http: &HttpParts<'_>, body: &[u8], request_id: &str) -> Re
         caller: &caller,
         request_id,
     };
-    let result = match service.as_str() {
+    let result = match service {
         "sts" => services::sts::handle(&call, &action, &params),
         "iam" => services::iam::handle(&call, &action, &params),
         "organizations" => services::organizations::handle(&call, &action, body),

@@ -487,6 +487,38 @@ def test_a_signature_covers_the_body_whatever_the_payload_header_says(twin):
     assert kept.status_code == 200, kept.text
 
 
+def test_a_body_over_one_mebibyte_is_refused_in_the_service_s_format(twin):
+    env = twin.env(account=MANAGEMENT)
+    credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"])
+    padding = "x" * (1024 * 1024)
+
+    sts = AWSRequest(
+        method="POST",
+        url=f"{twin.endpoint}/",
+        data=f"Action=GetCallerIdentity&Version=2011-06-15&Padding={padding}",
+        headers={"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"},
+    )
+    SigV4Auth(credentials, "sts", REGION).add_auth(sts)
+    refused = send(sts)
+    assert refused.status_code == 413, refused.text
+    assert xml_field(refused.text, "Code") == "RequestEntityTooLarge"
+
+    # A JSON service answers in JSON, with the code in `__type`.
+    organizations = AWSRequest(
+        method="POST",
+        url=f"{twin.endpoint}/",
+        data=json.dumps({"Padding": padding}),
+        headers={
+            "Content-Type": "application/x-amz-json-1.1",
+            "X-Amz-Target": "AWSOrganizationsV20161128.DescribeOrganization",
+        },
+    )
+    SigV4Auth(credentials, "organizations", REGION).add_auth(organizations)
+    refused = send(organizations)
+    assert refused.status_code == 413, refused.text
+    assert refused.json()["__type"].endswith("RequestEntityTooLarge"), refused.text
+
+
 def test_a_wrong_secret_does_not_match(twin):
     env = twin.env(account=MANAGEMENT)
     sts = twin.session_client(
