@@ -250,7 +250,7 @@ fn route(
         log_request(
             request_id,
             "anonymous",
-            &service,
+            service,
             "",
             error.status,
             Some(&error.code),
@@ -273,7 +273,7 @@ fn route(
         log_request(
             request_id,
             caller,
-            &service,
+            service,
             action,
             error.status,
             Some(&error.code),
@@ -299,7 +299,7 @@ fn route(
                     log_request(
                         request_id,
                         "anonymous",
-                        &service,
+                        service,
                         &action_name,
                         reply.status,
                         None,
@@ -386,7 +386,7 @@ fn route(
             log_request(
                 request_id,
                 &caller_arn,
-                &service,
+                service,
                 &action,
                 reply.status,
                 None,
