@@ -737,3 +737,29 @@ def test_get_session_token_keeps_the_users_identity(twin):
     assert (identity["Arn"], identity["UserId"]) == (own["Arn"], own["UserId"])
     error = refused(session.get_session_token)
     assert error_code(error) == "AccessDenied"
+
+
+def test_get_access_key_info_names_the_key_s_account_for_a_caller_allowed_to_ask(twin):
+    sts = twin.client("sts")
+    payroll_admin = twin.env(account=PAYROLL_PROD)["AWS_ACCESS_KEY_ID"]
+    assert sts.get_access_key_info(AccessKeyId=payroll_admin)["Account"] == PAYROLL_PROD
+    session = assume(sts, PLATFORM_ADMIN_PAYROLL)["Credentials"]
+    assert sts.get_access_key_info(AccessKeyId=session["AccessKeyId"])["Account"] == PAYROLL_PROD
+
+    # A session whose session policy allows only GetCallerIdentity may not.
+    narrowed = assume(
+        sts,
+        PLATFORM_ADMIN_PAYROLL,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "sts:GetCallerIdentity", "Resource": "*"}
+                ],
+            }
+        ),
+    )["Credentials"]
+    narrow_sts = twin.session_client("sts", narrowed)
+    error = refused(narrow_sts.get_access_key_info, AccessKeyId=payroll_admin)
+    assert error_code(error) == "AccessDenied"
+    assert "sts:GetAccessKeyInfo" in error_message(error)

@@ -173,6 +173,8 @@ fn credentials(xml: &mut Xml, issued: &Issued) {
 
 fn get_access_key_info(call: &Call<'_>, params: &Params) -> Result<String, ServiceError> {
     let key_id = params.required("AccessKeyId")?;
+    // An action of the service authorization reference, on no resource.
+    call.authorize("sts:GetAccessKeyInfo", "*")?;
     let model = call.twin.model();
     let account = if let Some((account, _, _)) = model.user_by_access_key(key_id) {
         Some(account.id.clone())
