@@ -397,6 +397,9 @@ fn route(
     }
 }
 
+/// The largest step of the test clock: about a century.
+const MAX_CLOCK_STEP_SECONDS: u64 = 3_155_760_000;
+
 /// `POST /_orgtwin/clock?advance=SECONDS`, only with a test clock.
 fn move_clock(twin: &Twin, query: &str) -> Reply {
     let Some(clock) = &twin.test_clock else {
@@ -407,7 +410,10 @@ fn move_clock(twin: &Twin, query: &str) -> Reply {
     let seconds = sigv4::query_pairs(query)
         .into_iter()
         .find(|(k, _)| k == "advance")
-        .and_then(|(_, v)| v.parse::<i64>().ok());
+        .and_then(|(_, v)| v.parse::<i64>().ok())
+        // A century either way is more than any test needs, and keeps the
+        // clock's arithmetic far from overflow.
+        .filter(|s| s.unsigned_abs() <= MAX_CLOCK_STEP_SECONDS);
     match seconds {
         Some(seconds) => {
             let now = clock.advance(seconds);
@@ -417,7 +423,12 @@ fn move_clock(twin: &Twin, query: &str) -> Reply {
                 serde_json::json!({"now": now.to_rfc3339()}).to_string(),
             )
         }
-        None => Reply::json(400, r#"{"message":"give ?advance=SECONDS"}"#.into()),
+        None => Reply::json(
+            400,
+            format!(
+                r#"{{"message":"give ?advance=SECONDS, at most {MAX_CLOCK_STEP_SECONDS} either way"}}"#
+            ),
+        ),
     }
 }
 

@@ -373,14 +373,14 @@ pub fn verify(
     secret: &str,
     now: Timestamp,
 ) -> Result<(), SigV4Error> {
-    let skew = now.seconds() - signature.time.seconds();
+    let skew = now.seconds().saturating_sub(signature.time.seconds());
     match signature.form {
         SignatureForm::Header if skew > MAX_SKEW_SECONDS => {
             return Err(SigV4Error::SignatureDoesNotMatch(format!(
                 "Signature expired: {} is now earlier than {} ({} - 15 min.)",
                 signature.amz_date,
                 amz_date(Timestamp::from_unix_seconds(
-                    now.seconds() - MAX_SKEW_SECONDS
+                    now.seconds().saturating_sub(MAX_SKEW_SECONDS)
                 )),
                 amz_date(now)
             )));
@@ -390,7 +390,7 @@ pub fn verify(
                 "Signature not yet current: {} is still later than {} ({} + 15 min.)",
                 signature.amz_date,
                 amz_date(Timestamp::from_unix_seconds(
-                    now.seconds() + MAX_SKEW_SECONDS
+                    now.seconds().saturating_add(MAX_SKEW_SECONDS)
                 )),
                 amz_date(now)
             )));
