@@ -727,6 +727,36 @@ def test_simulate_custom_policy(iam):
     assert deny["StartPosition"] == {"Line": 1, "Column": column}
 
 
+def test_simulation_pages_through_every_action_on_every_resource(iam):
+    document = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}],
+        }
+    )
+    actions = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["arn:aws:s3:::a/x", "arn:aws:s3:::b/y"]
+    seen = []
+    kwargs = {"PolicyInputList": [document], "ActionNames": actions, "ResourceArns": resources}
+    pages = 0
+    while True:
+        page = iam.simulate_custom_policy(MaxItems=4, **kwargs)
+        pages += 1
+        seen += [
+            (r["EvalActionName"], r["EvalResourceName"], r["EvalDecision"])
+            for r in page["EvaluationResults"]
+        ]
+        if not page.get("IsTruncated"):
+            break
+        kwargs["Marker"] = page["Marker"]
+    assert pages == 2
+    assert seen == [
+        (action, resource, "allowed" if action == "s3:GetObject" else "implicitDeny")
+        for action in actions
+        for resource in resources
+    ]
+
+
 def test_simulation_denies_as_the_scp_does(iam):
     [result] = iam.simulate_principal_policy(
         PolicySourceArn=ADMIN_ARN,

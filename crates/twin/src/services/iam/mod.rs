@@ -340,10 +340,22 @@ impl Page {
 
     /// The items of this page, and the marker of the next when there is one.
     fn window<T>(self, items: Vec<T>) -> (Vec<T>, Option<String>) {
-        let end = self.start.saturating_add(self.max);
-        let next = (end < items.len()).then(|| marker(end));
-        let page = items.into_iter().skip(self.start).take(self.max).collect();
+        let (range, next) = self.range(items.len());
+        let page = items
+            .into_iter()
+            .skip(range.start)
+            .take(range.len())
+            .collect();
         (page, next)
+    }
+
+    /// The positions of this page among `total` items, and the marker of
+    /// the next page: for answers whose items cost work to make.
+    fn range(self, total: usize) -> (std::ops::Range<usize>, Option<String>) {
+        let start = self.start.min(total);
+        let end = self.start.saturating_add(self.max).min(total);
+        let next = (end < total).then(|| marker(end));
+        (start..end, next)
     }
 }
 

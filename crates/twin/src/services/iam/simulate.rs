@@ -472,89 +472,96 @@ fn answer(
     } else {
         &simulation.resources
     };
+    // Each action on each resource, action by action; only the requested
+    // page is evaluated, so a long list costs no more than one page.
+    let per_action = resources.len();
+    let total = simulation.actions.len().saturating_mul(per_action);
+    let (range, next) = simulation.page.range(total);
     let mut results = Vec::new();
-    for action in &simulation.actions {
-        for resource in resources {
-            let resource_account = arn_account(resource)
-                .filter(|a| a.len() == 12)
-                .map(str::to_string)
-                .or_else(|| simulation.resource_owner.clone())
-                .or_else(|| subject.principal.account().map(str::to_string));
-            let trust = (principal_policy
-                && simulation.resource_policy.is_none()
-                && is_trust_action(action))
-            .then(|| trust_of(model, resource))
-            .flatten();
-            let (resource_policy, kind) = match (&simulation.resource_policy, &trust) {
-                (Some(given), _) => (Some(given), ResourcePolicyKind::Resource),
-                (None, Some(trust)) => (Some(trust), ResourcePolicyKind::Trust),
-                (None, None) => (None, ResourcePolicyKind::Resource),
-            };
-            let mut context = subject.context.clone();
-            if let Some(account) = &resource_account {
-                context.insert("aws:ResourceAccount", account.clone());
-                if model.account(account).is_some() {
-                    context.insert("aws:ResourceOrgID", model.organization.id.clone());
-                }
+    for position in range {
+        let (Some(action), Some(resource)) = (
+            simulation.actions.get(position / per_action),
+            resources.get(position % per_action),
+        ) else {
+            continue;
+        };
+        let resource_account = arn_account(resource)
+            .filter(|a| a.len() == 12)
+            .map(str::to_string)
+            .or_else(|| simulation.resource_owner.clone())
+            .or_else(|| subject.principal.account().map(str::to_string));
+        let trust =
+            (principal_policy && simulation.resource_policy.is_none() && is_trust_action(action))
+                .then(|| trust_of(model, resource))
+                .flatten();
+        let (resource_policy, kind) = match (&simulation.resource_policy, &trust) {
+            (Some(given), _) => (Some(given), ResourcePolicyKind::Resource),
+            (None, Some(trust)) => (Some(trust), ResourcePolicyKind::Trust),
+            (None, None) => (None, ResourcePolicyKind::Resource),
+        };
+        let mut context = subject.context.clone();
+        if let Some(account) = &resource_account {
+            context.insert("aws:ResourceAccount", account.clone());
+            if model.account(account).is_some() {
+                context.insert("aws:ResourceOrgID", model.organization.id.clone());
             }
-            merge(&mut context, &simulation.entries, true);
-            let rcps = resource_account
-                .as_deref()
-                .filter(|_| principal_policy)
-                .map(|a| model.rcp_levels(a));
-            let request = Request {
-                principal: &subject.principal,
-                action,
-                resource,
-                resource_account: resource_account.as_deref(),
-                context: &context,
-            };
-            let policies = Policies {
-                identity: &named,
-                resource: resource_policy.map(|s| &s.policy),
-                resource_kind: kind,
-                boundary: subject.boundary.as_ref().map(|s| &s.policy),
-                session: None,
-                scps: subject.scps.as_deref(),
-                rcps: rcps.as_deref(),
-                management_account: Some(&model.organization.management_account),
-            };
-            let decision = evaluate(&request, &policies);
-            let explanation = &decision.explanation;
-            let organizations = subject.scps.as_ref().map(|_| {
-                !explanation
-                    .denied_by
-                    .iter()
-                    .any(|s| matches!(s.source, PolicySource::Scp { .. }))
-                    && !explanation
-                        .missing_allow
-                        .iter()
-                        .any(|m| m.starts_with("SCP"))
-            });
-            let boundary = subject.boundary.as_ref().map(|_| {
-                !explanation
-                    .denied_by
-                    .iter()
-                    .any(|s| s.source == PolicySource::Boundary)
-                    && !explanation
-                        .missing_allow
-                        .iter()
-                        .any(|m| m.contains("permissions boundary"))
-            });
-            let mut sources = identity.clone();
-            sources.extend(subject.boundary.iter().cloned());
-            sources.extend(resource_policy.cloned());
-            results.push(Evaluation {
-                action: action.clone(),
-                resource: resource.clone(),
-                decision,
-                sources,
-                organizations,
-                boundary,
-            });
         }
+        merge(&mut context, &simulation.entries, true);
+        let rcps = resource_account
+            .as_deref()
+            .filter(|_| principal_policy)
+            .map(|a| model.rcp_levels(a));
+        let request = Request {
+            principal: &subject.principal,
+            action,
+            resource,
+            resource_account: resource_account.as_deref(),
+            context: &context,
+        };
+        let policies = Policies {
+            identity: &named,
+            resource: resource_policy.map(|s| &s.policy),
+            resource_kind: kind,
+            boundary: subject.boundary.as_ref().map(|s| &s.policy),
+            session: None,
+            scps: subject.scps.as_deref(),
+            rcps: rcps.as_deref(),
+            management_account: Some(&model.organization.management_account),
+        };
+        let decision = evaluate(&request, &policies);
+        let explanation = &decision.explanation;
+        let organizations = subject.scps.as_ref().map(|_| {
+            !explanation
+                .denied_by
+                .iter()
+                .any(|s| matches!(s.source, PolicySource::Scp { .. }))
+                && !explanation
+                    .missing_allow
+                    .iter()
+                    .any(|m| m.starts_with("SCP"))
+        });
+        let boundary = subject.boundary.as_ref().map(|_| {
+            !explanation
+                .denied_by
+                .iter()
+                .any(|s| s.source == PolicySource::Boundary)
+                && !explanation
+                    .missing_allow
+                    .iter()
+                    .any(|m| m.contains("permissions boundary"))
+        });
+        let mut sources = identity.clone();
+        sources.extend(subject.boundary.iter().cloned());
+        sources.extend(resource_policy.cloned());
+        results.push(Evaluation {
+            action: action.clone(),
+            resource: resource.clone(),
+            decision,
+            sources,
+            organizations,
+            boundary,
+        });
     }
-    let (results, next) = simulation.page.window(results);
     let mut xml = Xml::default();
     xml.list("EvaluationResults", results, |xml, result| {
         write_result(xml, &result);
