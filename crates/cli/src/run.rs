@@ -334,12 +334,16 @@ fn run_inner(
         child_env.retain(|(k, _)| k != key);
         child_env.push((key.clone(), value.clone()));
     }
+    // Listening before the command starts: a signal in between would
+    // otherwise end this process and leave the tokens behind.
+    let signals = Signals::listen()?;
     let mut child = std::process::Command::new(program)
         .args(args)
         .env_clear()
         .envs(child_env)
         .spawn()
         .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+    let signals = signals.forward_to(child.id());
 
     // Keep the tokens fresh while the command runs.
     let done = Arc::new(AtomicBool::new(false));
@@ -351,6 +355,7 @@ fn run_inner(
         environment.clone(),
     );
     let status = child.wait().map_err(|e| e.to_string());
+    drop(signals);
     done.store(true, Ordering::SeqCst);
     if let Some(refresher) = refresher {
         refresher.thread().unpark();
@@ -359,6 +364,144 @@ fn run_inner(
     drop(reached);
     let status = status?;
     Ok(exit_code(&status))
+}
+
+/// While the command runs, Ctrl-C, SIGTERM and SIGHUP are the command's to
+/// act on, not this process's: Ctrl-C reaches the command from the
+/// terminal (the whole foreground group gets it), SIGTERM and SIGHUP sent
+/// to `orgtwin run` are passed on to it. This process ends when the
+/// command does, after removing the token files and the state it made.
+struct Signals {
+    child: Option<tokio::sync::oneshot::Sender<u32>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Signals {
+    /// Listens on a thread of its own; the listeners are in place when
+    /// this returns.
+    fn listen() -> Result<Signals, String> {
+        let (ready, is_ready) = std::sync::mpsc::channel::<Result<(), String>>();
+        let (child, child_started) = tokio::sync::oneshot::channel::<u32>();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("orgtwin-run-signals".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                runtime.block_on(pass_signals_on(ready, child_started, stopped));
+            })
+            .map_err(|e| format!("cannot listen for signals: {e}"))?;
+        match is_ready.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(format!("cannot listen for signals: {e}")),
+            Err(_) => return Err("cannot listen for signals".into()),
+        }
+        Ok(Signals {
+            child: Some(child),
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// The command has started: signals go to it from now on.
+    fn forward_to(mut self, child: u32) -> Signals {
+        if let Some(sender) = self.child.take() {
+            let _ = sender.send(child);
+        }
+        self
+    }
+}
+
+impl Drop for Signals {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The listening loop of [`Signals`]: a signal that comes before the
+/// command has started is passed on once it has.
+async fn pass_signals_on(
+    ready: std::sync::mpsc::Sender<Result<(), String>>,
+    child_started: tokio::sync::oneshot::Receiver<u32>,
+    stopped: tokio::sync::oneshot::Receiver<()>,
+) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let listeners = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        );
+        let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = listeners else {
+            let _ = ready.send(Err("the signal handlers cannot be installed".into()));
+            return;
+        };
+        let _ = ready.send(Ok(()));
+        tokio::pin!(stopped);
+        tokio::pin!(child_started);
+        let mut child: Option<u32> = None;
+        let mut pending: Vec<&'static str> = Vec::new();
+        loop {
+            tokio::select! {
+                _ = &mut stopped => return,
+                started = &mut child_started, if child.is_none() => {
+                    let Ok(started) = started else { return };
+                    child = Some(started);
+                    for signal in pending.drain(..) {
+                        pass_on(started, signal);
+                    }
+                }
+                // The terminal sent it to the command too.
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => match child {
+                    Some(pid) => pass_on(pid, "TERM"),
+                    None => pending.push("TERM"),
+                },
+                _ = hangup.recv() => match child {
+                    Some(pid) => pass_on(pid, "HUP"),
+                    None => pending.push("HUP"),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ready.send(Ok(()));
+        let _ = (child_started, stopped.await);
+    }
+}
+
+/// Sends `signal` to the command through `kill(1)`: the standard library
+/// can only send SIGKILL, which would give the command no chance to stop
+/// cleanly.
+#[cfg(unix)]
+fn pass_on(child: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(child.to_string())
+        .status();
+    if !sent.is_ok_and(|s| s.success()) {
+        tracing::warn!(
+            pid = child,
+            signal,
+            "cannot pass a signal on to the command"
+        );
+    }
 }
 
 fn refresh_tokens(
