@@ -489,3 +489,36 @@ def test_ram_calls_are_authorized(twin_factory):
     assert error_of(info)[:2] == ("AccessDeniedException", 403)
     denied = [d for d in twin.trail(denied=True) if d["action"].startswith("ram:")]
     assert {d["action"] for d in denied} >= {"ram:GetResourceShares", "ram:CreateResourceShare"}
+
+
+def test_concurrent_associations_to_one_share_are_all_kept(twin_factory):
+    from concurrent.futures import ThreadPoolExecutor
+
+    twin = twin_factory()
+    inspection = subnet_arn(NETWORK, INSPECTION_SUBNET)
+    owner = twin.env(account=NETWORK)
+    clients = [
+        twin.session_client(
+            "ram",
+            {"AccessKeyId": owner["AWS_ACCESS_KEY_ID"], "SecretAccessKey": owner["AWS_SECRET_ACCESS_KEY"]},
+        )
+        for _ in range(4)
+    ]
+    receivers = [MANAGEMENT, CLUSTER_PROD, PAYROLL, ANALYTICS]
+    for round_ in range(3):
+        arn = clients[0].create_resource_share(
+            name=f"inspection-{round_}", resourceArns=[inspection]
+        )["resourceShare"]["resourceShareArn"]
+        with ThreadPoolExecutor(max_workers=len(receivers)) as pool:
+            list(
+                pool.map(
+                    lambda pair: pair[0].associate_resource_share(
+                        resourceShareArn=arn, principals=[pair[1]]
+                    ),
+                    zip(clients, receivers),
+                )
+            )
+        found = clients[0].get_resource_share_associations(
+            associationType="PRINCIPAL", resourceShareArns=[arn]
+        )["resourceShareAssociations"]
+        assert sorted(a["associatedEntity"] for a in found) == sorted(receivers)

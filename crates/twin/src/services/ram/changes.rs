@@ -317,34 +317,35 @@ pub(super) fn associate(request: &Request<'_>) -> Result<Value, ServiceError> {
         .cloned()
         .collect();
     pending.extend(to_invite.iter().cloned());
-    let mut resources = share.resources.clone();
-    for r in &new_resources {
-        if !resources.contains(r) {
-            resources.push(r.clone());
+    // Merged into the share as it is when the change is made, not as it
+    // was read above: a concurrent change to the same share is kept.
+    update_model(request, |model| {
+        let current = share_mut(model, &owner, &arn)?.clone();
+        let mut resources = current.resources.clone();
+        for r in &new_resources {
+            if !resources.contains(r) {
+                resources.push(r.clone());
+            }
         }
-    }
-    let mut principals = share.principals.clone();
-    for p in &members {
-        if !principals.contains(p) {
-            principals.push(p.clone());
+        let mut principals = current.principals.clone();
+        for p in &members {
+            if !principals.contains(p) {
+                principals.push(p.clone());
+            }
         }
-    }
-    check_share(
-        &model,
-        &owner,
-        share.allow_external_principals,
-        &resources,
-        &principals,
-        &pending,
-    )?;
-    if resources != share.resources || principals != share.principals {
-        update_model(request, |model| {
-            let target = share_mut(model, &owner, &arn)?;
-            target.resources = resources;
-            target.principals = principals;
-            Ok(())
-        })?;
-    }
+        check_share(
+            model,
+            &owner,
+            current.allow_external_principals,
+            &resources,
+            &principals,
+            &pending,
+        )?;
+        let target = share_mut(model, &owner, &arn)?;
+        target.resources = resources;
+        target.principals = principals;
+        Ok(())
+    })?;
     invite(request, &share, &owner, &to_invite)?;
     let mut associations: Vec<Value> = new_resources
         .iter()
@@ -409,23 +410,16 @@ pub(super) fn disassociate(request: &Request<'_>) -> Result<Value, ServiceError>
             )));
         }
     }
-    let resources: Vec<String> = share
-        .resources
-        .iter()
-        .filter(|r| !resource_arns.contains(r))
-        .cloned()
-        .collect();
-    let principals: Vec<SharePrincipal> = share
-        .principals
-        .iter()
-        .filter(|p| !removed_principals.contains(p))
-        .cloned()
-        .collect();
-    if resources != share.resources || principals != share.principals {
+    let removes_any =
+        share.resources.iter().any(|r| resource_arns.contains(r)) || !removed_principals.is_empty();
+    if removes_any {
+        // Removed from the share as it is when the change is made.
         update_model(request, |model| {
             let target = share_mut(model, &owner, &arn)?;
-            target.resources = resources;
-            target.principals = principals;
+            target.resources.retain(|r| !resource_arns.contains(r));
+            target
+                .principals
+                .retain(|p| !removed_principals.contains(p));
             Ok(())
         })?;
     }
