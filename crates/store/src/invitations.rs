@@ -52,17 +52,72 @@ fn invitation_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<ShareInvitation> 
 
 const COLUMNS: &str = "arn, share_arn, share_name, sender, receiver, status, created_at";
 
+/// Changes to invitation rows, made in one transaction: alone
+/// ([`Store::change_share_invitations`]) or with the model files whose
+/// share they belong to ([`Store::replace_model_files_and`]), so that a
+/// share and its invitations never disagree after a failure.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct InvitationChanges {
+    /// Removed first: every invitation of a share (`None`), or those to one
+    /// receiver.
+    pub remove: Vec<(String, Option<String>)>,
+    /// Stored after the removals; an ARN already stored is an error.
+    pub add: Vec<ShareInvitation>,
+    /// `(invitation ARN, status)`.
+    pub statuses: Vec<(String, String)>,
+}
+
+impl InvitationChanges {
+    pub fn is_empty(&self) -> bool {
+        self.remove.is_empty() && self.add.is_empty() && self.statuses.is_empty()
+    }
+
+    /// Applies the changes inside `tx`.
+    pub(crate) fn apply(&self, tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
+        for (share_arn, receiver) in &self.remove {
+            match receiver {
+                Some(receiver) => tx.execute(
+                    "DELETE FROM share_invitations WHERE share_arn = ?1 AND receiver = ?2",
+                    [share_arn, receiver],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM share_invitations WHERE share_arn = ?1",
+                    [share_arn],
+                )?,
+            };
+        }
+        for i in &self.add {
+            tx.execute(
+                &format!(
+                    "INSERT INTO share_invitations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ),
+                params![
+                    i.arn,
+                    i.share_arn,
+                    i.share_name,
+                    i.sender,
+                    i.receiver,
+                    i.status,
+                    i.created_at
+                ],
+            )?;
+        }
+        for (arn, status) in &self.statuses {
+            tx.execute(
+                "UPDATE share_invitations SET status = ?2 WHERE arn = ?1",
+                [arn, status],
+            )?;
+        }
+        Ok(())
+    }
+}
+
 impl Store {
-    /// Stores new invitations in one transaction; committed when this returns.
-    pub fn put_share_invitations(&self, invitations: &[ShareInvitation]) -> Result<(), StoreError> {
+    /// Makes `changes` in one transaction; committed when this returns.
+    pub fn change_share_invitations(&self, changes: &InvitationChanges) -> Result<(), StoreError> {
         self.write(|c| {
             let tx = c.transaction()?;
-            for i in invitations {
-                tx.execute(
-                    &format!("INSERT INTO share_invitations ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                    params![i.arn, i.share_arn, i.share_name, i.sender, i.receiver, i.status, i.created_at],
-                )?;
-            }
+            changes.apply(&tx)?;
             tx.commit()
         })
     }
@@ -87,36 +142,6 @@ impl Store {
             rows.collect()
         })
     }
-
-    /// Sets an invitation's status; whether it existed.
-    pub fn set_share_invitation_status(&self, arn: &str, status: &str) -> Result<bool, StoreError> {
-        self.write(|c| {
-            c.execute(
-                "UPDATE share_invitations SET status = ?2 WHERE arn = ?1",
-                [arn, status],
-            )
-            .map(|n| n > 0)
-        })
-    }
-
-    /// Deletes the invitations of a share (when it is deleted), or only those
-    /// to `receiver`; how many there were.
-    pub fn delete_share_invitations(
-        &self,
-        share_arn: &str,
-        receiver: Option<&str>,
-    ) -> Result<usize, StoreError> {
-        self.write(|c| match receiver {
-            Some(receiver) => c.execute(
-                "DELETE FROM share_invitations WHERE share_arn = ?1 AND receiver = ?2",
-                [share_arn, receiver],
-            ),
-            None => c.execute(
-                "DELETE FROM share_invitations WHERE share_arn = ?1",
-                [share_arn],
-            ),
-        })
-    }
 }
 
 #[cfg(test)]
@@ -135,15 +160,15 @@ mod tests {
             status: "PENDING".into(),
             created_at: 5,
         };
+        let add = InvitationChanges {
+            add: vec![invitation.clone()],
+            ..InvitationChanges::default()
+        };
         {
             let store = Store::open(dir.path()).unwrap();
-            store
-                .put_share_invitations(std::slice::from_ref(&invitation))
-                .unwrap();
+            store.change_share_invitations(&add).unwrap();
             assert!(
-                store
-                    .put_share_invitations(std::slice::from_ref(&invitation))
-                    .is_err(),
+                store.change_share_invitations(&add).is_err(),
                 "invitation ARNs are unique"
             );
         }
@@ -152,24 +177,22 @@ mod tests {
             store.share_invitation(&invitation.arn).unwrap(),
             Some(invitation.clone())
         );
-        assert!(
-            store
-                .set_share_invitation_status(&invitation.arn, "ACCEPTED")
-                .unwrap()
-        );
+        store
+            .change_share_invitations(&InvitationChanges {
+                statuses: vec![(invitation.arn.clone(), "ACCEPTED".into())],
+                ..InvitationChanges::default()
+            })
+            .unwrap();
         assert_eq!(store.share_invitations().unwrap()[0].status, "ACCEPTED");
-        assert_eq!(
-            store
-                .delete_share_invitations(&invitation.share_arn, Some("444455556666"))
-                .unwrap(),
-            0
-        );
-        assert_eq!(
-            store
-                .delete_share_invitations(&invitation.share_arn, None)
-                .unwrap(),
-            1
-        );
+        let remove = |receiver: Option<&str>| InvitationChanges {
+            remove: vec![(invitation.share_arn.clone(), receiver.map(str::to_string))],
+            ..InvitationChanges::default()
+        };
+        store
+            .change_share_invitations(&remove(Some("444455556666")))
+            .unwrap();
+        assert_eq!(store.share_invitations().unwrap().len(), 1);
+        store.change_share_invitations(&remove(None)).unwrap();
         assert!(store.share_invitations().unwrap().is_empty());
     }
 }

@@ -28,7 +28,7 @@
 mod invitations;
 mod issuers;
 
-pub use invitations::ShareInvitation;
+pub use invitations::{InvitationChanges, ShareInvitation};
 pub use issuers::IssuerKey;
 
 use std::path::{Path, PathBuf};
@@ -384,8 +384,19 @@ impl Store {
 
     /// Replaces the model files in one transaction.
     pub fn replace_model_files(&self, files: &[(String, String)]) -> Result<(), StoreError> {
+        self.replace_model_files_and(files, &InvitationChanges::default())
+    }
+
+    /// Replaces the model files and changes invitation rows in one
+    /// transaction: a share and its invitations are committed together.
+    pub fn replace_model_files_and(
+        &self,
+        files: &[(String, String)],
+        invitations: &InvitationChanges,
+    ) -> Result<(), StoreError> {
         self.write(|c| {
             let tx = c.transaction()?;
+            invitations.apply(&tx)?;
             tx.execute("DELETE FROM model_files", [])?;
             {
                 let mut insert =
@@ -797,6 +808,35 @@ mod tests {
         assert_eq!(
             store.model_files().unwrap(),
             vec![("b.yaml".to_string(), "y".to_string())]
+        );
+
+        // Model files and invitations commit together or not at all.
+        let invitation = ShareInvitation {
+            arn: "arn:aws:ram:us-east-1:111122223333:resource-share-invitation/a".into(),
+            share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
+            share_name: "s".into(),
+            sender: "111122223333".into(),
+            receiver: "210987654321".into(),
+            status: "PENDING".into(),
+            created_at: 5,
+        };
+        let invite = InvitationChanges {
+            add: vec![invitation.clone()],
+            ..InvitationChanges::default()
+        };
+        store
+            .replace_model_files_and(&[("c.yaml".into(), "z".into())], &invite)
+            .unwrap();
+        assert_eq!(store.share_invitations().unwrap(), [invitation]);
+        // The same ARN again fails, and the model files stay as they were.
+        assert!(
+            store
+                .replace_model_files_and(&[("d.yaml".into(), "w".into())], &invite)
+                .is_err()
+        );
+        assert_eq!(
+            store.model_files().unwrap(),
+            vec![("c.yaml".to_string(), "z".to_string())]
         );
     }
 

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use orgtwin_identity::Authorization;
 use orgtwin_model::Model;
 use orgtwin_policy::{Timestamp, Verdict};
-use orgtwin_store::{SessionCommitter, Store, StoredSession, TrailEntry};
+use orgtwin_store::{InvitationChanges, SessionCommitter, Store, StoredSession, TrailEntry};
 
 use crate::reply::ServiceError;
 
@@ -180,6 +180,16 @@ impl Twin {
         &self,
         change: impl FnOnce(&mut Model) -> Result<T, ServiceError>,
     ) -> Result<T, ServiceError> {
+        self.update_model_and(change, &InvitationChanges::default())
+    }
+
+    /// Like [`Twin::update_model`], with RAM invitation rows changed in the
+    /// same transaction as the model.
+    pub fn update_model_and<T>(
+        &self,
+        change: impl FnOnce(&mut Model) -> Result<T, ServiceError>,
+        invitations: &InvitationChanges,
+    ) -> Result<T, ServiceError> {
         let _guard = match self.model_writes.lock() {
             Ok(guard) => guard,
             Err(poisoned) => poisoned.into_inner(),
@@ -195,7 +205,7 @@ impl Twin {
                 .unwrap_or_default();
             ServiceError::validation(format!("the change would leave the model invalid: {first}"))
         })?;
-        self.store.replace_model_files(&files)?;
+        self.store.replace_model_files_and(&files, invitations)?;
         self.set_model(checked);
         Ok(out)
     }

@@ -4,39 +4,38 @@
 
 use super::*;
 
-/// Invites each of `receivers` to a share; committed before the answer.
-pub(super) fn invite(
+/// Invitations of `receivers` (outside accounts) to `share`, replacing any
+/// earlier ones they had to it: rows to commit with the share's change.
+pub(super) fn invitations(
     request: &Request<'_>,
     share: &ResourceShare,
     owner: &str,
     receivers: &[String],
-) -> Result<(), ServiceError> {
-    if receivers.is_empty() {
-        return Ok(());
-    }
-    let store = &request.call.twin.store;
-    for receiver in receivers {
-        store.delete_share_invitations(&share.arn, Some(receiver))?;
-    }
+) -> InvitationChanges {
     let now = request.call.twin.now().seconds();
-    let invitations: Vec<ShareInvitation> = receivers
-        .iter()
-        .map(|receiver| ShareInvitation {
-            arn: format!(
-                "arn:aws:ram:{}:{owner}:resource-share-invitation/{}",
-                share.region,
-                random_uuid()
-            ),
-            share_arn: share.arn.clone(),
-            share_name: share.name.clone(),
-            sender: owner.to_string(),
-            receiver: receiver.clone(),
-            status: "PENDING".into(),
-            created_at: now,
-        })
-        .collect();
-    store.put_share_invitations(&invitations)?;
-    Ok(())
+    InvitationChanges {
+        remove: receivers
+            .iter()
+            .map(|receiver| (share.arn.clone(), Some(receiver.clone())))
+            .collect(),
+        add: receivers
+            .iter()
+            .map(|receiver| ShareInvitation {
+                arn: format!(
+                    "arn:aws:ram:{}:{owner}:resource-share-invitation/{}",
+                    share.region,
+                    random_uuid()
+                ),
+                share_arn: share.arn.clone(),
+                share_name: share.name.clone(),
+                sender: owner.to_string(),
+                receiver: receiver.clone(),
+                status: "PENDING".into(),
+                created_at: now,
+            })
+            .collect(),
+        statuses: Vec::new(),
+    }
 }
 
 /// Splits principals into those the model holds (the organization's, and
@@ -147,19 +146,23 @@ pub(super) fn create_share(request: &Request<'_>) -> Result<Value, ServiceError>
         principals: members,
         tags,
     };
-    update_model(request, |model| {
-        let owner = model
-            .accounts
-            .get_mut(&account)
-            .ok_or_else(|| unknown(format!("Account {account} could not be found.")))?;
-        owner.resource_shares.push(share);
-        Ok(())
-    })?;
+    let invited = invitations(request, &share, &account, &invited);
+    update_model_and(
+        request,
+        |model| {
+            let owner = model
+                .accounts
+                .get_mut(&account)
+                .ok_or_else(|| unknown(format!("Account {account} could not be found.")))?;
+            owner.resource_shares.push(share);
+            Ok(())
+        },
+        &invited,
+    )?;
     let model = request.call.twin.model();
     let created = find_share(&model, request.region, &arn)
         .map(|(_, s)| s.clone())
         .ok_or_else(|| unknown(format!("ResourceShare {arn} could not be found.")))?;
-    invite(request, &created, &account, &invited)?;
     Ok(json!({
         "resourceShare": share_json(&account, &created),
         "clientToken": request.client_token()?,
@@ -225,19 +228,22 @@ pub(super) fn delete_share(request: &Request<'_>) -> Result<Value, ServiceError>
         &RamKeys::default(),
     )?;
     let owner = request.account().to_string();
-    update_model(request, |model| {
-        let account = model
-            .accounts
-            .get_mut(&owner)
-            .ok_or_else(|| unknown(format!("ResourceShare {arn} could not be found.")))?;
-        account.resource_shares.retain(|s| s.arn != share.arn);
-        Ok(())
-    })?;
-    request
-        .call
-        .twin
-        .store
-        .delete_share_invitations(&arn, None)?;
+    let invitations = InvitationChanges {
+        remove: vec![(arn.clone(), None)],
+        ..InvitationChanges::default()
+    };
+    update_model_and(
+        request,
+        |model| {
+            let account = model
+                .accounts
+                .get_mut(&owner)
+                .ok_or_else(|| unknown(format!("ResourceShare {arn} could not be found.")))?;
+            account.resource_shares.retain(|s| s.arn != share.arn);
+            Ok(())
+        },
+        &invitations,
+    )?;
     Ok(json!({"returnValue": true, "clientToken": request.client_token()?}))
 }
 
@@ -319,34 +325,38 @@ pub(super) fn associate(request: &Request<'_>) -> Result<Value, ServiceError> {
     pending.extend(to_invite.iter().cloned());
     // Merged into the share as it is when the change is made, not as it
     // was read above: a concurrent change to the same share is kept.
-    update_model(request, |model| {
-        let current = share_mut(model, &owner, &arn)?.clone();
-        let mut resources = current.resources.clone();
-        for r in &new_resources {
-            if !resources.contains(r) {
-                resources.push(r.clone());
+    let invitations_made = invitations(request, &share, &owner, &to_invite);
+    update_model_and(
+        request,
+        |model| {
+            let current = share_mut(model, &owner, &arn)?.clone();
+            let mut resources = current.resources.clone();
+            for r in &new_resources {
+                if !resources.contains(r) {
+                    resources.push(r.clone());
+                }
             }
-        }
-        let mut principals = current.principals.clone();
-        for p in &members {
-            if !principals.contains(p) {
-                principals.push(p.clone());
+            let mut principals = current.principals.clone();
+            for p in &members {
+                if !principals.contains(p) {
+                    principals.push(p.clone());
+                }
             }
-        }
-        check_share(
-            model,
-            &owner,
-            current.allow_external_principals,
-            &resources,
-            &principals,
-            &pending,
-        )?;
-        let target = share_mut(model, &owner, &arn)?;
-        target.resources = resources;
-        target.principals = principals;
-        Ok(())
-    })?;
-    invite(request, &share, &owner, &to_invite)?;
+            check_share(
+                model,
+                &owner,
+                current.allow_external_principals,
+                &resources,
+                &principals,
+                &pending,
+            )?;
+            let target = share_mut(model, &owner, &arn)?;
+            target.resources = resources;
+            target.principals = principals;
+            Ok(())
+        },
+        &invitations_made,
+    )?;
     let mut associations: Vec<Value> = new_resources
         .iter()
         .map(|r| association_json(&share, r, "RESOURCE", "ASSOCIATED", false))
@@ -412,23 +422,34 @@ pub(super) fn disassociate(request: &Request<'_>) -> Result<Value, ServiceError>
     }
     let removes_any =
         share.resources.iter().any(|r| resource_arns.contains(r)) || !removed_principals.is_empty();
+    let uninvited = InvitationChanges {
+        remove: uninvited
+            .iter()
+            .map(|receiver| (arn.clone(), Some(receiver.clone())))
+            .collect(),
+        ..InvitationChanges::default()
+    };
     if removes_any {
-        // Removed from the share as it is when the change is made.
-        update_model(request, |model| {
-            let target = share_mut(model, &owner, &arn)?;
-            target.resources.retain(|r| !resource_arns.contains(r));
-            target
-                .principals
-                .retain(|p| !removed_principals.contains(p));
-            Ok(())
-        })?;
-    }
-    for receiver in &uninvited {
+        // Removed from the share as it is when the change is made, with
+        // the invitations in the same transaction.
+        update_model_and(
+            request,
+            |model| {
+                let target = share_mut(model, &owner, &arn)?;
+                target.resources.retain(|r| !resource_arns.contains(r));
+                target
+                    .principals
+                    .retain(|p| !removed_principals.contains(p));
+                Ok(())
+            },
+            &uninvited,
+        )?;
+    } else if !uninvited.is_empty() {
         request
             .call
             .twin
             .store
-            .delete_share_invitations(&arn, Some(receiver))?;
+            .change_share_invitations(&uninvited)?;
     }
     let mut associations: Vec<Value> = resource_arns
         .iter()

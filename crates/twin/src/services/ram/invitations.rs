@@ -82,6 +82,11 @@ pub(super) fn answer_invitation(
             ));
         }
     }
+    invitation.status = if accept { "ACCEPTED" } else { "REJECTED" }.into();
+    let answered = InvitationChanges {
+        statuses: vec![(arn.clone(), invitation.status.clone())],
+        ..InvitationChanges::default()
+    };
     if accept {
         let model = request.call.twin.model();
         let (owner, share) =
@@ -92,31 +97,38 @@ pub(super) fn answer_invitation(
                 ))
             })?;
         let receiver = SharePrincipal::Account(invitation.receiver.clone());
-        let mut principals = share.principals.clone();
-        if !principals.contains(&receiver) {
-            principals.push(receiver);
-        }
-        check_share(
-            &model,
-            owner,
-            share.allow_external_principals,
-            &share.resources,
-            &principals,
-            &[],
-        )?;
         let owner = owner.to_string();
         let share_arn = share.arn.clone();
-        update_model(request, |model| {
-            share_mut(model, &owner, &share_arn)?.principals = principals;
-            Ok(())
-        })?;
+        // The receiver joins the share as it is when the change is made,
+        // and the invitation is answered in the same transaction.
+        update_model_and(
+            request,
+            |model| {
+                let current = share_mut(model, &owner, &share_arn)?.clone();
+                let mut principals = current.principals.clone();
+                if !principals.contains(&receiver) {
+                    principals.push(receiver);
+                }
+                check_share(
+                    model,
+                    &owner,
+                    current.allow_external_principals,
+                    &current.resources,
+                    &principals,
+                    &[],
+                )?;
+                share_mut(model, &owner, &share_arn)?.principals = principals;
+                Ok(())
+            },
+            &answered,
+        )?;
+    } else {
+        request
+            .call
+            .twin
+            .store
+            .change_share_invitations(&answered)?;
     }
-    invitation.status = if accept { "ACCEPTED" } else { "REJECTED" }.into();
-    request
-        .call
-        .twin
-        .store
-        .set_share_invitation_status(&arn, &invitation.status)?;
     Ok(json!({
         "resourceShareInvitation": invitation_json(&invitation),
         "clientToken": request.client_token()?,

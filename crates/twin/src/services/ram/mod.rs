@@ -58,7 +58,7 @@
 
 use orgtwin_model::{Model, ResourceShare, SharePrincipal, Tag};
 use orgtwin_policy::Context;
-use orgtwin_store::ShareInvitation;
+use orgtwin_store::{InvitationChanges, ShareInvitation};
 use serde_json::{Map, Value, json};
 
 use super::Call;

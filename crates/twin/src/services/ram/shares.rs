@@ -258,7 +258,17 @@ pub(super) fn update_model<T>(
     request: &Request<'_>,
     change: impl FnOnce(&mut Model) -> Result<T, ServiceError>,
 ) -> Result<T, ServiceError> {
-    request.call.twin.update_model(change).map_err(|mut e| {
+    update_model_and(request, change, &InvitationChanges::default())
+}
+
+/// [`update_model`], with invitation rows changed in the same transaction.
+pub(super) fn update_model_and<T>(
+    request: &Request<'_>,
+    change: impl FnOnce(&mut Model) -> Result<T, ServiceError>,
+    invitations: &InvitationChanges,
+) -> Result<T, ServiceError> {
+    let twin = &request.call.twin;
+    twin.update_model_and(change, invitations).map_err(|mut e| {
         if e.code == "ValidationError" {
             e.code = "InvalidParameterException".into();
         }
