@@ -118,9 +118,34 @@ impl Store {
     /// Moves the staged body into place and commits `meta` (replacing an
     /// object of the same key); a body left without any object is removed.
     pub fn put_object(&self, meta: &ObjectMeta, staged: &Path) -> Result<(), StoreError> {
+        self.put_object_ending(meta, staged, None)
+    }
+
+    /// [`Store::put_object`] for the object a multipart upload assembled:
+    /// the object and the end of its upload commit together, so a failure
+    /// leaves the upload open and the object absent, never both present.
+    pub fn complete_upload(
+        &self,
+        meta: &ObjectMeta,
+        staged: &Path,
+        upload_id: &str,
+    ) -> Result<(), StoreError> {
+        self.put_object_ending(meta, staged, Some(upload_id))
+    }
+
+    fn put_object_ending(
+        &self,
+        meta: &ObjectMeta,
+        staged: &Path,
+        upload_id: Option<&str>,
+    ) -> Result<(), StoreError> {
         let target = self.blob_path(&meta.blob);
         self.write(|c| {
             let tx = c.transaction()?;
+            if let Some(upload_id) = upload_id {
+                tx.execute("DELETE FROM multipart_parts WHERE upload_id = ?1", [upload_id])?;
+                tx.execute("DELETE FROM multipart_uploads WHERE upload_id = ?1", [upload_id])?;
+            }
             let old: Option<String> = tx
                 .query_row(
                     "SELECT blob FROM objects WHERE bucket = ?1 AND key = ?2",
@@ -147,8 +172,21 @@ impl Store {
             if let Some(old) = old.filter(|o| *o != meta.blob) {
                 self.drop_blob_if_unused(c, &old);
             }
+            if let Some(upload_id) = upload_id {
+                self.remove_upload_parts(upload_id);
+            }
             Ok(())
         })
+    }
+
+    /// The parts' files of an upload whose rows are gone.
+    fn remove_upload_parts(&self, upload_id: &str) {
+        let dir = self.objects_dir().join("uploads").join(upload_id);
+        if dir.exists()
+            && let Err(e) = std::fs::remove_dir_all(&dir)
+        {
+            tracing::warn!(path = %dir.display(), error = %e, "cannot remove the parts of a finished upload");
+        }
     }
 
     fn drop_blob_if_unused(&self, c: &rusqlite::Connection, blob: &str) {
@@ -265,7 +303,6 @@ impl Store {
     /// earlier bucket of this name was deleted left rows that must not
     /// reach the new bucket's owner, so they go, with their bodies.
     pub fn set_bucket_created(&self, name: &str, at: i64) -> Result<(), StoreError> {
-        let uploads_dir = self.objects_dir().join("uploads");
         self.write(|c| {
             let tx = c.transaction()?;
             let blobs: Vec<String> = tx
@@ -288,10 +325,7 @@ impl Store {
                 self.drop_blob_if_unused(c, blob);
             }
             for upload in &uploads {
-                let dir = uploads_dir.join(upload);
-                if let Err(e) = std::fs::remove_dir_all(&dir) {
-                    tracing::warn!(path = %dir.display(), error = %e, "cannot remove the parts of a deleted bucket's upload");
-                }
+                self.remove_upload_parts(upload);
             }
             Ok(())
         })
@@ -409,17 +443,18 @@ impl Store {
 
     /// Forgets an upload and removes its parts (completed or aborted).
     pub fn end_upload(&self, upload_id: &str) -> Result<(), StoreError> {
-        let dir = self.objects_dir().join("uploads").join(upload_id);
         self.write(|c| {
             let tx = c.transaction()?;
-            tx.execute("DELETE FROM multipart_parts WHERE upload_id = ?1", [upload_id])?;
-            tx.execute("DELETE FROM multipart_uploads WHERE upload_id = ?1", [upload_id])?;
+            tx.execute(
+                "DELETE FROM multipart_parts WHERE upload_id = ?1",
+                [upload_id],
+            )?;
+            tx.execute(
+                "DELETE FROM multipart_uploads WHERE upload_id = ?1",
+                [upload_id],
+            )?;
             tx.commit()?;
-            if dir.exists()
-                && let Err(e) = std::fs::remove_dir_all(&dir)
-            {
-                tracing::warn!(path = %dir.display(), error = %e, "cannot remove the parts of a finished upload");
-            }
+            self.remove_upload_parts(upload_id);
             Ok(())
         })
     }
@@ -476,5 +511,39 @@ mod tests {
         assert_eq!(store.object("b", "secret").unwrap(), None);
         assert_eq!(store.bucket_contents("b").unwrap(), (0, 0));
         assert!(!store.blob_path(blob).exists());
+
+        // A completed upload: the object in, the upload and its parts gone.
+        let upload = Upload {
+            upload_id: "u1".into(),
+            bucket: "b".into(),
+            key: "secret".into(),
+            initiated: 4,
+            content_type: "text/plain".into(),
+            metadata: "[]".into(),
+            initiator: "arn:aws:iam::111122223333:root".into(),
+        };
+        store.create_upload(&upload).unwrap();
+        let part = store.staging_path("part").unwrap();
+        std::fs::write(&part, b"secret").unwrap();
+        let one = Part {
+            part_number: 1,
+            size: 6,
+            etag: meta.etag.clone(),
+            md5: vec![0; 16],
+        };
+        store.put_part("u1", &one, &part).unwrap();
+        let parts_dir = store.parts("u1").unwrap()[0]
+            .1
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        assert!(parts_dir.exists());
+        let staged = store.staging_path("joined").unwrap();
+        std::fs::write(&staged, b"secret").unwrap();
+        store.complete_upload(&meta, &staged, "u1").unwrap();
+        assert!(store.object("b", "secret").unwrap().is_some());
+        assert_eq!(store.upload("u1").unwrap(), None);
+        assert_eq!(store.bucket_contents("b").unwrap(), (1, 0));
+        assert!(!parts_dir.exists());
     }
 }

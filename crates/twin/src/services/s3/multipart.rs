@@ -196,8 +196,9 @@ pub async fn complete_upload(
         checksums: "{}".into(),
         metadata: upload.metadata.clone(),
     };
-    call.twin().store.put_object(&meta, &staging)?;
-    call.twin().store.end_upload(&upload.upload_id)?;
+    call.twin()
+        .store
+        .complete_upload(&meta, &staging, &upload.upload_id)?;
     let mut inner = String::new();
     xml::element(&mut inner, "Location", &format!("/{}/{}", bucket.name, key));
     xml::element(&mut inner, "Bucket", &bucket.name);
