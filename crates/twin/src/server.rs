@@ -106,15 +106,14 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
             )
         })
         .collect();
-    // Known from the head, so that even a refused body gets its
-    // service's error format.
-    let (service, protocol) = service_protocol(&HttpParts {
+    let head = Head::read(&HttpParts {
         method: parts.method.as_str(),
         path: &path,
         query: parts.uri.query().unwrap_or_default(),
         headers: &headers,
         body_sha256: sigv4::EMPTY_SHA256,
     });
+    let protocol = head.protocol;
     let body = match Limited::new(body, MAX_BODY_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => {
@@ -135,7 +134,7 @@ async fn handle(twin: &Twin, request: Request<Incoming>) -> Response<Body> {
         body_sha256: &body_sha256,
     };
     let _ = crate::state::take_pending_commits();
-    let reply = route(twin, &http, &body, (&service, protocol), &request_id);
+    let reply = route(twin, &http, &body, head, &request_id);
     let reply = commit_pending(reply, &request_id, protocol).await;
     to_response(reply, &request_id)
 }
@@ -195,46 +194,68 @@ async fn commit_pending(mut reply: Reply, request_id: &str, protocol: Protocol) 
     reply
 }
 
-/// The service a request is for, by its SigV4 scope (or, unsigned, its
-/// `X-Amz-Target`; STS otherwise), and the protocol its answers use.
-fn service_protocol(http: &HttpParts<'_>) -> (String, Protocol) {
-    let target = http
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-target"))
-        .map(|(_, v)| v.as_str());
-    let service = match sigv4::read_signature(http) {
-        Ok(Some(s)) => s.credential.service,
-        _ if target.is_some_and(|t| t.starts_with("AWSOrganizations")) => "organizations".into(),
-        _ => "sts".into(),
-    };
-    let protocol = match service.as_str() {
-        "iam" => Protocol::Query {
-            namespace: IAM_NAMESPACE,
-        },
-        "organizations" | "ram" | "eks" | "eks-auth" => Protocol::Json,
-        "ec2" => Protocol::Ec2,
-        _ => Protocol::Query {
-            namespace: STS_NAMESPACE,
-        },
-    };
-    (service, protocol)
+/// What a request's head says, read once before its body: the signature
+/// (read, not yet verified), `X-Amz-Target`, the service (by the SigV4
+/// scope, or, unsigned, by the target; STS otherwise) and the protocol of
+/// its answers, so that even a refused body gets its service's format.
+struct Head<'h> {
+    signature: Result<Option<sigv4::Signature>, sigv4::SigV4Error>,
+    target: Option<&'h str>,
+    service: String,
+    protocol: Protocol,
+}
+
+impl<'h> Head<'h> {
+    /// The signature does not cover the body's hash, so `http` may be read
+    /// before the body is.
+    fn read(http: &HttpParts<'h>) -> Head<'h> {
+        let target = http
+            .headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-target"))
+            .map(|(_, v)| v.as_str());
+        let signature = sigv4::read_signature(http);
+        let service = match &signature {
+            Ok(Some(s)) => s.credential.service.clone(),
+            _ if target.is_some_and(|t| t.starts_with("AWSOrganizations")) => {
+                "organizations".into()
+            }
+            _ => "sts".into(),
+        };
+        let protocol = match service.as_str() {
+            "iam" => Protocol::Query {
+                namespace: IAM_NAMESPACE,
+            },
+            "organizations" | "ram" | "eks" | "eks-auth" => Protocol::Json,
+            "ec2" => Protocol::Ec2,
+            _ => Protocol::Query {
+                namespace: STS_NAMESPACE,
+            },
+        };
+        Head {
+            signature,
+            target,
+            service,
+            protocol,
+        }
+    }
 }
 
 fn route(
     twin: &Twin,
     http: &HttpParts<'_>,
     body: &[u8],
-    (service, protocol): (&str, Protocol),
+    head: Head<'_>,
     request_id: &str,
 ) -> Reply {
     let _ = crate::state::take_decision();
-    let target = http
-        .headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("x-amz-target"))
-        .map(|(_, v)| v.as_str());
-    let signature = sigv4::read_signature(http);
+    let Head {
+        signature,
+        target,
+        service,
+        protocol,
+    } = head;
+    let service = service.as_str();
     let is_form = http.headers.iter().any(|(n, v)| {
         n.eq_ignore_ascii_case("content-type") && v.starts_with("application/x-www-form-urlencoded")
     });
