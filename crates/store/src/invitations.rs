@@ -144,6 +144,20 @@ impl Store {
     }
 }
 
+/// An invitation for tests in this crate.
+#[cfg(test)]
+pub(crate) fn example_invitation() -> ShareInvitation {
+    ShareInvitation {
+        arn: "arn:aws:ram:us-east-1:111122223333:resource-share-invitation/a".into(),
+        share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
+        share_name: "s".into(),
+        sender: "111122223333".into(),
+        receiver: "210987654321".into(),
+        status: "PENDING".into(),
+        created_at: 5,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,15 +165,7 @@ mod tests {
     #[test]
     fn invitations_survive_reopening() {
         let dir = tempfile::tempdir().unwrap();
-        let invitation = ShareInvitation {
-            arn: "arn:aws:ram:us-east-1:111122223333:resource-share-invitation/a".into(),
-            share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
-            share_name: "s".into(),
-            sender: "111122223333".into(),
-            receiver: "210987654321".into(),
-            status: "PENDING".into(),
-            created_at: 5,
-        };
+        let invitation = example_invitation();
         let add = InvitationChanges {
             add: vec![invitation.clone()],
             ..InvitationChanges::default()

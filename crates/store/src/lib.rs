@@ -811,15 +811,7 @@ mod tests {
         );
 
         // Model files and invitations commit together or not at all.
-        let invitation = ShareInvitation {
-            arn: "arn:aws:ram:us-east-1:111122223333:resource-share-invitation/a".into(),
-            share_arn: "arn:aws:ram:us-east-1:111122223333:resource-share/s".into(),
-            share_name: "s".into(),
-            sender: "111122223333".into(),
-            receiver: "210987654321".into(),
-            status: "PENDING".into(),
-            created_at: 5,
-        };
+        let invitation = invitations::example_invitation();
         let invite = InvitationChanges {
             add: vec![invitation.clone()],
             ..InvitationChanges::default()

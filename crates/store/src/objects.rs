@@ -143,8 +143,7 @@ impl Store {
         self.write(|c| {
             let tx = c.transaction()?;
             if let Some(upload_id) = upload_id {
-                tx.execute("DELETE FROM multipart_parts WHERE upload_id = ?1", [upload_id])?;
-                tx.execute("DELETE FROM multipart_uploads WHERE upload_id = ?1", [upload_id])?;
+                forget_upload_rows(&tx, upload_id)?;
             }
             let old: Option<String> = tx
                 .query_row(
@@ -314,7 +313,7 @@ impl Store {
                 .query_map([name], |r| r.get(0))?
                 .collect::<Result<_, _>>()?;
             for upload in &uploads {
-                tx.execute("DELETE FROM multipart_parts WHERE upload_id = ?1", [upload])?;
+                forget_upload_rows(&tx, upload)?;
             }
             tx.execute(
                 "INSERT OR REPLACE INTO buckets (name, created_at) VALUES (?1, ?2)",
@@ -445,14 +444,7 @@ impl Store {
     pub fn end_upload(&self, upload_id: &str) -> Result<(), StoreError> {
         self.write(|c| {
             let tx = c.transaction()?;
-            tx.execute(
-                "DELETE FROM multipart_parts WHERE upload_id = ?1",
-                [upload_id],
-            )?;
-            tx.execute(
-                "DELETE FROM multipart_uploads WHERE upload_id = ?1",
-                [upload_id],
-            )?;
+            forget_upload_rows(&tx, upload_id)?;
             tx.commit()?;
             self.remove_upload_parts(upload_id);
             Ok(())
@@ -470,6 +462,20 @@ fn place_blob(staged: &Path, target: &Path) -> std::io::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::rename(staged, target)
+}
+
+/// An upload's rows, inside a transaction; its parts' files go after the
+/// commit ([`Store::remove_upload_parts`]).
+fn forget_upload_rows(tx: &rusqlite::Transaction<'_>, upload_id: &str) -> rusqlite::Result<()> {
+    tx.execute(
+        "DELETE FROM multipart_parts WHERE upload_id = ?1",
+        [upload_id],
+    )?;
+    tx.execute(
+        "DELETE FROM multipart_uploads WHERE upload_id = ?1",
+        [upload_id],
+    )?;
+    Ok(())
 }
 
 fn to_sql(e: std::io::Error) -> rusqlite::Error {
@@ -511,8 +517,26 @@ mod tests {
         assert_eq!(store.object("b", "secret").unwrap(), None);
         assert_eq!(store.bucket_contents("b").unwrap(), (0, 0));
         assert!(!store.blob_path(blob).exists());
+    }
 
-        // A completed upload: the object in, the upload and its parts gone.
+    /// A completed upload: the object in, the upload and its parts gone,
+    /// in one transaction.
+    #[test]
+    fn completing_an_upload_ends_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store.set_bucket_created("b", 1).unwrap();
+        let meta = ObjectMeta {
+            bucket: "b".into(),
+            key: "secret".into(),
+            size: 6,
+            etag: "5ebe2294ecd0e0f08eab7690d2a6ee69-1".into(),
+            content_type: "text/plain".into(),
+            last_modified: 2,
+            blob: "2bb80d537b1da3e38bd30361aa855686bde0eacd7162fef6a25fe97bf527a25b".into(),
+            checksums: "{}".into(),
+            metadata: "[]".into(),
+        };
         let upload = Upload {
             upload_id: "u1".into(),
             bucket: "b".into(),
@@ -528,7 +552,7 @@ mod tests {
         let one = Part {
             part_number: 1,
             size: 6,
-            etag: meta.etag.clone(),
+            etag: "5ebe2294ecd0e0f08eab7690d2a6ee69".into(),
             md5: vec![0; 16],
         };
         store.put_part("u1", &one, &part).unwrap();
