@@ -628,11 +628,7 @@ pub async fn small_body(call: &S3Call<'_>, body: Incoming) -> Result<Bytes, Serv
             if sigv4::sha256_hex(&bytes).eq_ignore_ascii_case(digest) {
                 Ok(bytes)
             } else {
-                Err(ServiceError::new(
-                    400,
-                    "XAmzContentSHA256Mismatch",
-                    "The provided 'x-amz-content-sha256' header does not match what was computed.",
-                ))
+                Err(upload::payload_mismatch())
             }
         }
         Some(_) => Err(ServiceError::new(

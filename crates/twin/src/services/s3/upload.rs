@@ -290,10 +290,7 @@ async fn stage_inner(
     if let Some(expected) = &framing.signed_sha256
         && !expected.eq_ignore_ascii_case(&sha256)
     {
-        return Err(bad_request(
-            "XAmzContentSHA256Mismatch",
-            "The provided 'x-amz-content-sha256' header does not match what was computed.",
-        ));
+        return Err(payload_mismatch());
     }
     if let Some(expected) = &framing.content_md5 {
         let computed = base64::engine::general_purpose::STANDARD.encode(md5);
@@ -347,6 +344,14 @@ struct Chunked {
     trailers: Vec<(String, String)>,
     signing: Option<ChunkSigning>,
     previous: String,
+}
+
+/// A body that does not hash to the signed `x-amz-content-sha256`.
+pub fn payload_mismatch() -> ServiceError {
+    bad_request(
+        "XAmzContentSHA256Mismatch",
+        "The provided 'x-amz-content-sha256' header does not match what was computed.",
+    )
 }
 
 const MAX_CHUNK_HEADER: usize = 4096;
