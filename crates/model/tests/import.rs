@@ -1183,15 +1183,31 @@ fn a_role_whose_boundary_cannot_be_imported_is_left_out() {
         ),
     )
     .unwrap();
+    // `list-roles` names it too: reported once, not again as missing.
+    let listed = dir.path().join("roles.json");
+    std::fs::write(
+        &listed,
+        r#"{"Roles": [{"Arn": "arn:aws:iam::111122223333:role/bounded", "RoleName": "bounded"},
+            {"Arn": "arn:aws:iam::111122223333:role/plain", "RoleName": "plain"}]}"#,
+    )
+    .unwrap();
     let inputs = Inputs {
-        iam: vec![AccountFile {
-            account: None,
-            path: iam,
-        }],
+        iam: vec![
+            AccountFile {
+                account: None,
+                path: iam,
+            },
+            AccountFile {
+                account: None,
+                path: listed,
+            },
+        ],
         management_account: Some("999988887777".into()),
         ..Inputs::default()
     };
     let imported = import_quietly(&inputs);
+    let incomplete = reported(&imported, Kind::Incomplete);
+    assert!(!has(&incomplete, &["bounded"]), "{incomplete:#?}");
     // Administrator access without its boundary would be far more than AWS
     // allows: the role is not in the model at all.
     assert!(imported.model.role("111122223333", "bounded").is_none());

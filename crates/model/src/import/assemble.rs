@@ -219,6 +219,7 @@ fn iam(
                     role.max_session_duration =
                         listed.max_session_duration.or(role.max_session_duration);
                 }
+                None if iam.left_out_roles.contains(&listed.arn) => {}
                 None => report.push(
                     Kind::Incomplete,
                     listed.origin,

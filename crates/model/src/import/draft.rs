@@ -82,6 +82,9 @@ pub struct Iam {
     pub roles: Vec<Role>,
     pub policies: Vec<Policy>,
     pub oidc_providers: Vec<OidcProvider>,
+    /// ARNs of roles the export has but the import left out, already
+    /// reported: `list-roles` does not report them again.
+    pub left_out_roles: Vec<String>,
 }
 
 #[derive(Clone, Debug)]

@@ -292,6 +292,7 @@ fn details(
             report,
         )?
         else {
+            iam.left_out_roles.push(node.required_text("Arn")?);
             continue;
         };
         let profiles: Vec<String> = node
